@@ -1,0 +1,148 @@
+"""Crowd task lifecycle: workers, batches, HITs with their items, assignments and their history."""
+
+from django.conf import settings
+from django.db import models
+
+
+class TaskKind(models.TextChoices):
+    CONTAINS = "contains", "CONTAINS grid"
+    CLASSIFY = "classify", "CLASSIFY valid labels / main object"
+    LABEL1000 = "label1000", "1000-way labeling"
+
+
+class Provider(models.TextChoices):
+    MTURK_SANDBOX = "sandbox", "MTurk sandbox"
+    MTURK = "production", "MTurk production"
+    SIMULATOR = "simulator", "Offline MTurk simulator"
+    LOCAL = "local", "Local annotators"
+    LINK = "link", "Link + completion code (Prolific-style)"
+    IMPORT = "import", "Imported responses"
+    SIMULATED = "simulated", "Simulated annotators (demo)"
+
+
+class Worker(models.Model):
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    external_id = models.CharField(max_length=128)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="worker"
+    )
+    is_simulated = models.BooleanField(default=False)
+    blocked = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "external_id"], name="unique_worker_per_provider"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.external_id}"
+
+
+class Batch(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        PUBLISHING = "publishing"
+        PUBLISHED = "published"
+        DONE = "done"
+        EXPIRED = "expired"
+
+    dataset = models.ForeignKey("annotation.Dataset", on_delete=models.CASCADE, related_name="batches")
+    kind = models.CharField(max_length=16, choices=TaskKind.choices)
+    name = models.CharField(max_length=200, blank=True)
+    provider = models.CharField(max_length=16, choices=Provider.choices, default=Provider.LOCAL)
+    reward = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    assignments_per_hit = models.PositiveSmallIntegerField(default=9)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    options = models.JSONField(default=dict, blank=True, help_text="Builder and publishing options")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} {self.kind} {self.dataset_id}"
+
+
+class Hit(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        PUBLISHED = "published"
+        COMPLETE = "complete"
+        EXPIRED = "expired"
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="hits")
+    label = models.ForeignKey(
+        "annotation.LabelClass", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The class shown (CONTAINS)",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    provider_hit_id = models.CharField(max_length=128, blank=True, db_index=True)
+    provider_hit_type_id = models.CharField(max_length=128, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"hit {self.pk} ({self.batch.kind})"
+
+
+class HitItem(models.Model):
+    """One thing a HIT asks about: an image (and, for CONTAINS, whether it is a gold control)."""
+
+    class Role(models.TextChoices):
+        CANDIDATE = "candidate"
+        GOLD_POSITIVE = "gold_pos"
+        GOLD_NEGATIVE = "gold_neg"
+
+    hit = models.ForeignKey(Hit, on_delete=models.CASCADE, related_name="items")
+    image = models.ForeignKey("annotation.Image", on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField()
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CANDIDATE)
+    labels = models.JSONField(default=list, blank=True, help_text="CLASSIFY: taxonomy indices offered")
+
+    class Meta:
+        ordering = ["hit_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["hit", "image"], name="unique_hit_image"),
+        ]
+
+
+class Assignment(models.Model):
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted by worker (in progress)"
+        SUBMITTED = "submitted"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+        ABANDONED = "abandoned"
+
+    hit = models.ForeignKey(Hit, on_delete=models.CASCADE, related_name="assignments")
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="assignments")
+    provider_assignment_id = models.CharField(max_length=128, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACCEPTED)
+    gold_accuracy = models.FloatField(null=True, blank=True)
+    flagged = models.BooleanField(default=False, help_text="Failed quality control: excluded from aggregates")
+    bonus_paid = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    accepted_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["hit", "worker"], name="unique_assignment_per_worker"),
+            models.UniqueConstraint(
+                fields=["provider_assignment_id"],
+                condition=~models.Q(provider_assignment_id=""),
+                name="unique_provider_assignment_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"assignment {self.pk} ({self.status})"
+
+
+class AssignmentTransition(models.Model):
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=16)
+    to_status = models.CharField(max_length=16)
+    note = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
