@@ -18,21 +18,28 @@ Superclass assignment: a class takes the FIRST superclass, in this precedence or
 whose root synsets is among its ancestors (all ``@``/``@i`` hypernym pointers, not only the
 first; the class itself counts as its own ancestor):
 
- 1. Dogs                                   dog
- 2. Other mammals                          mammal
- 3. Birds                                  bird
- 4. Reptiles, fish, amphibians             reptile, fish, amphibian
- 5. Invertebrates                          invertebrate
- 6. Food, plants, fungi                    food, solid food, plant, fungus, plant part, fruit, vegetable
- 7. Vehicles                               vehicle, conveyance, craft
- 8. Clothes, covering                      clothing, covering, garment, headdress, footwear, ...
- 9. Structures, furnishing                 structure, furnishing, furniture, area, geological formation
-10. Devices                                device
-11. Implements, containers, misc. objects  everything else (no roots)
+ 1. Dogs                        dog n02084071 (domestic dog only; wolves, foxes etc. are mammals)
+ 2. Other mammals               mammal n01861778
+ 3. Birds                       bird n01503061
+ 4. Reptiles, fish, amphibians  reptile n01661091, fish n02512053, amphibian n01627424
+ 5. Invertebrates               invertebrate n01905661
+ 6. Food, plants, fungi         food n00021265, food/solid food n07555863, plant n00017222,
+                                fungus n12992868, plant part n13086908
+ 7. Vehicles                    vehicle n04524313, conveyance n03100490
+ 8. Structures, furnishing      structure n04341686, furnishing n03405265
+ 9. Devices                     device n03183080, electronic equipment n03278248, apparatus n02727825,
+                                photographic equipment n03926148, appliance n02729837,
+                                communication system n03078287
+10. Clothes, covering           clothing n03051540, covering n03122748
+11. Implements, containers, misc. objects   everything else (containers, implements, sports
+                                equipment, toiletries, geological formations, people, ...)
 
-Vehicles come before Clothes/Structures/Devices because many vehicles are also devices or
-structures through secondary hypernyms; Clothes before Structures and Devices for the same
-reason (e.g. protective coverings). The exact roots are in ``SUPERCLASS_ROOTS``.
+Why this order: Vehicles precede Structures and Devices (missile is also a weapon/device,
+mobile home also housing); Structures and Devices precede the broad "covering" root, so
+curtains and the prayer rug are furnishings and the seat belt a device, while roofs, shields,
+caps and screens whose only match is "covering" stay in "Clothes, covering".
+The exact roots are in ``SUPERCLASS_ROOTS`` (a dict in precedence order); ``SUPERCLASSES`` is
+the display order written to the JSON.
 The output is deterministic: running the script twice gives byte-identical files.
 """
 
@@ -61,19 +68,34 @@ MISC = "Implements, containers, misc. objects"
 
 # Precedence order matters: the first superclass with a root among the ancestors wins.
 SUPERCLASS_ROOTS: dict[str, list[str]] = {
-    "Dogs": ["n02084071"],
-    "Other mammals": ["n01861778"],
-    "Birds": ["n01503061"],
-    "Reptiles, fish, amphibians": ["n01661091", "n02512053", "n01627424"],
-    "Invertebrates": ["n01905661"],
+    "Dogs": ["n02084071"],  # dog, domestic dog (not wolves, foxes, ...)
+    "Other mammals": ["n01861778"],  # mammal
+    "Birds": ["n01503061"],  # bird
+    "Reptiles, fish, amphibians": ["n01661091", "n02512053", "n01627424"],  # reptile, fish, amphibian
+    "Invertebrates": ["n01905661"],  # invertebrate
+    # food (nutrient), food (solid food), plant, fungus, plant part
     "Food, plants, fungi": ["n00021265", "n07555863", "n00017222", "n12992868", "n13086908"],
-    "Vehicles": ["n04524313", "n03100490"],
-    "Clothes, covering": ["n03051540", "n03122748"],
-    "Structures, furnishing": ["n04341686", "n03405265"],
-    "Devices": ["n03183080"],
+    "Vehicles": ["n04524313", "n03100490"],  # vehicle, conveyance
+    "Structures, furnishing": ["n04341686", "n03405265"],  # structure, furnishing
+    # device, electronic equipment, apparatus, photographic equipment, appliance, communication system
+    "Devices": ["n03183080", "n03278248", "n02727825", "n03926148", "n02729837", "n03078287"],
+    "Clothes, covering": ["n03051540", "n03122748"],  # clothing, covering
     MISC: [],
 }
-SUPERCLASSES = list(SUPERCLASS_ROOTS)
+# Display order of the superclasses (as listed by Tsipras et al.); not the precedence order.
+SUPERCLASSES = [
+    "Dogs",
+    "Other mammals",
+    "Birds",
+    "Reptiles, fish, amphibians",
+    "Invertebrates",
+    "Food, plants, fungi",
+    "Devices",
+    "Structures, furnishing",
+    "Clothes, covering",
+    MISC,
+    "Vehicles",
+]
 
 
 @dataclass(frozen=True)
@@ -112,7 +134,7 @@ def load_nouns(wordnet_dir: Path) -> dict[str, Synset]:
     """Read every noun synset of ``data.noun`` keyed by wnid."""
     path = wordnet_dir / "data.noun"
     if not path.is_file():
-        sys.exit(f"error: {path} not found; install Debian package wordnet-base (apt-get install wordnet-base)")
+        sys.exit(f"error: {path} not found; install Debian package wordnet-base")
     synsets: dict[str, Synset] = {}
     with path.open(encoding="utf-8") as handle:
         for line in handle:
@@ -190,7 +212,8 @@ def build_classes(synsets: dict[str, Synset]) -> list[dict[str, object]]:
     unknown = [wnid for wnid in wnids if wnid not in synsets]
     if unknown:
         sys.exit(f"error: wnids not in data.noun: {unknown[:10]}")
-    return [build_class(i, wnid, name, synsets) for i, (wnid, name) in enumerate(zip(wnids, names, strict=True))]
+    pairs = zip(wnids, names, strict=True)
+    return [build_class(index, wnid, name, synsets) for index, (wnid, name) in enumerate(pairs)]
 
 
 def dumps(value: object) -> str:
