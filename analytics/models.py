@@ -27,3 +27,22 @@ class ClassifyResult(models.Model):
     main_object = models.PositiveIntegerField()
     original_object = models.IntegerField(null=True, blank=True)
     original_object_main_share = models.FloatField(null=True, blank=True)
+
+
+class ImageCategory(models.Model):
+    """Where an image stands after CONTAINS: easy, mislabeled, follow-up (CLASSIFY) or ambiguous.
+
+    `labels` are the confident labels (SF >= sf_ratio x SF of the original label), taxonomy indices.
+    """
+
+    class Category(models.TextChoices):
+        EASY = "easy", "Only the original label is confident"
+        MIS = "mis", "No worker selected the original label"
+        FOLLOW_UP = "fu", "Several confident labels: CLASSIFY needed"
+        AMBIGUOUS = "amb", "Too few workers"
+
+    image = models.OneToOneField("annotation.Image", on_delete=models.CASCADE, related_name="category")
+    category = models.CharField(max_length=4, choices=Category.choices, db_index=True)
+    labels = models.JSONField(default=list)
+    sf_ratio = models.FloatField()
+    min_workers = models.PositiveIntegerField()

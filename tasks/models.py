@@ -55,7 +55,16 @@ class Batch(models.Model):
     assignments_per_hit = models.PositiveSmallIntegerField(default=9)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     options = models.JSONField(default=dict, blank=True, help_text="Builder and publishing options")
+    key = models.CharField(
+        max_length=64, blank=True,
+        help_text="Deterministic key of the builder inputs (or imported file): re-running never duplicates",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key"], condition=~models.Q(key=""), name="unique_batch_key"),
+        ]
 
     def __str__(self) -> str:
         return f"batch {self.pk} {self.kind} {self.dataset_id}"
@@ -146,3 +155,19 @@ class AssignmentTransition(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+
+class GoldLabel(models.Model):
+    """A researcher's verdict on an (image, label) pair, used as a CONTAINS gold control."""
+
+    image = models.ForeignKey("annotation.Image", on_delete=models.CASCADE, related_name="+")
+    label = models.ForeignKey("annotation.LabelClass", on_delete=models.PROTECT, related_name="+")
+    is_positive = models.BooleanField(help_text="True: the image contains the class; False: it does not")
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["image", "label"], name="unique_gold_label")]
+
+    def __str__(self) -> str:
+        return f"gold {'+' if self.is_positive else '-'} {self.image_id}/{self.label_id}"
+
