@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint bench services install-demo install-test
+.PHONY: demo test lint bench services services-stop install-demo install-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ test: install-test lint
 	else \
 		echo "PostgreSQL is not reachable on 127.0.0.1:5432: skipping the PostgreSQL pass (CI runs it)."; \
 	fi
+
+services: install-test
+	scripts/services.sh start $(WORKERS)
+
+services-stop:
+	scripts/services.sh stop
 
 bench: install-test
 	$(BIN)/python bench/run_all.py

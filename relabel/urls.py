@@ -3,10 +3,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
 from annotation.media import serve_media
-from relabel import views
+from relabel import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     re_path(r"^media/(?P<path>.+)$", serve_media, name="media"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
