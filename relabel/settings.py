@@ -152,6 +152,14 @@ RELABEL_PUBLIC_BASE_URL = env_str("RELABEL_PUBLIC_BASE_URL", "http://127.0.0.1:8
 RELABEL_WORKER_ID_SALT = env_str("RELABEL_WORKER_ID_SALT", SECRET_KEY)
 RELABEL_GOLD_MIN_ACCURACY = env_float("RELABEL_GOLD_MIN_ACCURACY", 0.75)
 
+# Crowd providers (tasks/providers). MTurk credentials come only from boto3's chain (AWS_* env
+# variables or MTURK_AWS_PROFILE), never from settings. MTURK_ENDPOINT_URL is the simulator's address.
+MTURK_ENDPOINT_URL = env_str("MTURK_ENDPOINT_URL", "http://127.0.0.1:8765")
+MTURK_AWS_PROFILE = env_str("MTURK_AWS_PROFILE", "")
+MTURK_MAX_ATTEMPTS = env_int("MTURK_MAX_ATTEMPTS", 8)
+MTURK_SIMULATOR_STATE = Path(env_str("MTURK_SIMULATOR_STATE", str(VAR_DIR / "mturk-simulator.json")))
+RELABEL_SYNC_INTERVAL_SECONDS = env_int("RELABEL_SYNC_INTERVAL_SECONDS", 300)
+
 # Models (models_zoo): device "auto" picks CUDA when present.
 RELABEL_INFERENCE_DEVICE = env_str("RELABEL_INFERENCE_DEVICE", "auto")
 RELABEL_FEATURE_MODEL = env_str("RELABEL_FEATURE_MODEL", "tf_efficientnet_lite0")
@@ -171,6 +179,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_TASK_ROUTES = {"models_zoo.tasks.*": {"queue": "inference"}}
 CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BEAT_SCHEDULE = {
+    "sync-assignments": {
+        "task": "tasks.tasks.sync_published_batches",
+        "schedule": float(RELABEL_SYNC_INTERVAL_SECONDS),
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

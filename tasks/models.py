@@ -73,6 +73,7 @@ class Batch(models.Model):
 class Hit(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft"
+        PUBLISHING = "publishing", "Claimed by a publisher"
         PUBLISHED = "published"
         COMPLETE = "complete"
         EXPIRED = "expired"
@@ -85,6 +86,11 @@ class Hit(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     provider_hit_id = models.CharField(max_length=128, blank=True, db_index=True)
     provider_hit_type_id = models.CharField(max_length=128, blank=True)
+    provider_round_ids = models.JSONField(
+        default=list, blank=True,
+        help_text="Provider HIT ids of every round when a HIT is split into rounds (first = provider_hit_id)",
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a publisher claimed this HIT")
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -171,3 +177,21 @@ class GoldLabel(models.Model):
     def __str__(self) -> str:
         return f"gold {'+' if self.is_positive else '-'} {self.image_id}/{self.label_id}"
 
+
+class Bonus(models.Model):
+    """A bonus paid (or being paid) for an assignment; the token makes a retried payment a no-op."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PAID = "paid"
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="bonuses")
+    amount = models.DecimalField(max_digits=8, decimal_places=2)
+    reason = models.TextField()
+    token = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"bonus {self.amount} for assignment {self.assignment_id} ({self.status})"

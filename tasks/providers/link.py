@@ -1,0 +1,117 @@
+"""A generic link provider: any platform that sends workers to a URL with their id and takes a completion code.
+
+Prolific-style: the researcher pastes the study URL (with the platform's id placeholder) into the
+platform, workers come back with the completion code shown at the end, and approvals are reconciled
+from the platform's CSV export (`link_reconcile`).
+"""
+
+import csv
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from io import StringIO
+
+from django.conf import settings
+from django.db import transaction
+
+from tasks.models import Assignment, Batch, Hit
+from tasks.providers.base import DEFAULT_REJECT_FEEDBACK, CrowdProvider, ProviderError, SyncReport
+from tasks.transitions import AssignmentStatus
+
+ID_COLUMNS = ("participant_id", "participant id", "prolific_pid", "worker_id", "workerid", "worker id")
+CODE_COLUMNS = ("completion_code", "completion code", "entered_code", "entered code", "code")
+DEFAULT_ID_PARAM = "PROLIFIC_PID"
+DEFAULT_PLACEHOLDER = "{{%PROLIFIC_PID%}}"
+
+
+@dataclass(frozen=True)
+class StudyInfo:
+    url: str
+    completion_code: str
+
+
+@dataclass
+class ReconcileReport:
+    approved: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    wrong_code: list[str] = field(default_factory=list)
+    no_submission: list[str] = field(default_factory=list)
+    already_reviewed: list[str] = field(default_factory=list)
+
+
+def completion_code(batch: Batch) -> str:
+    """The batch's completion code, created once (under a row lock so two callers agree)."""
+    with transaction.atomic():
+        locked = Batch.objects.select_for_update().get(pk=batch.pk)
+        code = locked.options.get("completion_code")
+        if not code:
+            code = secrets.token_hex(4).upper()
+            locked.options = {**locked.options, "completion_code": code}
+            locked.save(update_fields=["options"])
+    batch.options = {**batch.options, "completion_code": code}
+    return code
+
+
+def study_info(batch: Batch) -> StudyInfo:
+    """The URL to give the platform (with its worker-id placeholder) and the completion code."""
+    param = batch.options.get("link_id_param", DEFAULT_ID_PARAM)
+    placeholder = batch.options.get("link_id_placeholder", DEFAULT_PLACEHOLDER)
+    base = settings.RELABEL_PUBLIC_BASE_URL.rstrip("/")
+    return StudyInfo(url=f"{base}/link/{batch.pk}/start/?{param}={placeholder}", completion_code=completion_code(batch))
+
+
+def read_export(text: str) -> list[tuple[str, str]]:
+    """(participant id, completion code) pairs from a platform's CSV export; column names are matched loosely."""
+    reader = csv.DictReader(StringIO(text))
+    columns = {name.strip().lower(): name for name in reader.fieldnames or []}
+    id_column = next((columns[c] for c in ID_COLUMNS if c in columns), None)
+    code_column = next((columns[c] for c in CODE_COLUMNS if c in columns), None)
+    if id_column is None or code_column is None:
+        raise ProviderError(
+            f"the CSV needs a participant id column ({', '.join(ID_COLUMNS)}) and a completion code column "
+            f"({', '.join(CODE_COLUMNS)}); found: {', '.join(reader.fieldnames or []) or 'no header'}"
+        )
+    return [((row[id_column] or "").strip(), (row[code_column] or "").strip()) for row in reader]
+
+
+class LinkProvider(CrowdProvider):
+    """Publishing opens the HITs behind the study URL; approvals come from the platform's export."""
+
+    name = "link"
+
+    def _push_publish(self, hit: Hit) -> list[str]:
+        completion_code(hit.batch)
+        return []
+
+    def sync(self, batch: Batch) -> SyncReport:
+        """Nothing to pull: the platform holds the approvals; use reconcile() with its CSV export."""
+        return SyncReport()
+
+    def reconcile(self, batch: Batch, rows: Iterable[tuple[str, str]]) -> ReconcileReport:
+        """Approve submitted work whose participant entered the batch's code; reject work that failed QC."""
+        code = completion_code(batch)
+        report = ReconcileReport()
+        for participant, entered in rows:
+            if entered.upper() != code.upper():
+                report.wrong_code.append(participant)
+                continue
+            self._reconcile_participant(batch, participant, report)
+        return report
+
+    def _reconcile_participant(self, batch: Batch, participant: str, report: ReconcileReport) -> None:
+        assignments = Assignment.objects.filter(hit__batch=batch, worker__external_id=participant)
+        if not assignments.exists():
+            report.no_submission.append(participant)
+        for assignment in assignments.order_by("pk"):
+            if assignment.status == AssignmentStatus.ACCEPTED:
+                report.no_submission.append(participant)
+                continue
+            if assignment.status != AssignmentStatus.SUBMITTED:
+                report.already_reviewed.append(participant)
+                continue
+            if assignment.flagged:
+                self.reject(assignment, DEFAULT_REJECT_FEEDBACK)
+                report.rejected.append(participant)
+            else:
+                self.approve(assignment)
+                report.approved.append(participant)

@@ -1,0 +1,160 @@
+"""Publishing, syncing and paying crowd work: the operations commands, tasks and the admin call."""
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q
+
+from tasks.models import Assignment, Batch, Bonus, Hit, Provider
+from tasks.pricing import SAFE_ROUND_SIZE, fee, fee_rate
+from tasks.providers import CrowdProvider, ProviderError, SyncReport, get_provider
+from tasks.providers.mturk import round_sizes
+
+log = logging.getLogger(__name__)
+REVIEWED = (Assignment.Status.APPROVED, Assignment.Status.REJECTED)
+SYNCED_STATUSES = (Batch.Status.PUBLISHING, Batch.Status.PUBLISHED, Batch.Status.EXPIRED)
+
+
+class PublishError(ProviderError):
+    pass
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    hits: int
+    provider_hits: int
+    assignments: int
+    rewards: Decimal
+    fees: Decimal
+    total: Decimal
+    large_hits: int  # provider HITs with 10+ assignments (40% fee)
+
+    @property
+    def could_split(self) -> bool:
+        return self.large_hits > 0
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    created: int
+    skipped: int
+
+
+@dataclass(frozen=True)
+class SpentCost:
+    approved: int
+    rewards: Decimal
+    bonuses: Decimal
+    fees: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.rewards + self.bonuses + self.fees
+
+
+def rounds_of(batch: Batch) -> int | None:
+    value = (batch.options or {}).get("rounds_of")
+    return int(value) if value else None
+
+
+def estimate_cost(batch: Batch, split_rounds_of: int | None = None) -> CostEstimate:
+    """What publishing the batch's unpublished HITs costs at most (every assignment approved)."""
+    hits = batch.hits.filter(status__in=[Hit.Status.DRAFT, Hit.Status.PUBLISHING]).count()
+    sizes = round_sizes(batch.assignments_per_hit, split_rounds_of or rounds_of(batch))
+    rewards = fees = Decimal("0.00")
+    for size in sizes:
+        rewards += batch.reward * size * hits
+        fees += fee(batch.reward, size) * size * hits
+    return CostEstimate(
+        hits=hits, provider_hits=hits * len(sizes), assignments=hits * sum(sizes), rewards=rewards,
+        fees=fees, total=rewards + fees, large_hits=hits * sum(1 for size in sizes if size >= 10),
+    )
+
+
+def set_rounds(batch: Batch, size: int) -> None:
+    """Publish each HIT as rounds of at most `size` assignments (MTurk's 20% fee instead of 40% at ≤9)."""
+    if size < 1:
+        raise PublishError("--rounds-of must be at least 1")
+    if batch.status != Batch.Status.DRAFT:
+        raise PublishError(f"batch {batch.pk} is {batch.status}: rounds can only be set before publishing")
+    batch.options = {**(batch.options or {}), "rounds_of": size}
+    batch.save(update_fields=["options"])
+
+
+def publish_batch(batch: Batch, provider: CrowdProvider) -> PublishReport:
+    """Publish every unpublished HIT of the batch; re-running creates nothing twice."""
+    if batch.status == Batch.Status.DRAFT:
+        Batch.objects.filter(pk=batch.pk, status=Batch.Status.DRAFT).update(
+            status=Batch.Status.PUBLISHING, provider=provider.name
+        )
+        batch.refresh_from_db()
+    if batch.provider != provider.name:
+        raise PublishError(f"batch {batch.pk} is published on {batch.provider!r}, not {provider.name!r}")
+    if not batch.hits.exists():
+        raise PublishError(f"batch {batch.pk} has no HITs: run create_hits first")
+    created = 0
+    pending = batch.hits.filter(status__in=[Hit.Status.DRAFT, Hit.Status.PUBLISHING])
+    for hit in pending.select_related("batch").order_by("pk"):
+        created += provider.publish(hit)
+    if not batch.hits.filter(status__in=[Hit.Status.DRAFT, Hit.Status.PUBLISHING]).exists():
+        Batch.objects.filter(pk=batch.pk, status=Batch.Status.PUBLISHING).update(status=Batch.Status.PUBLISHED)
+    batch.refresh_from_db()
+    return PublishReport(created=created, skipped=batch.hits.count() - created)
+
+
+def sync_batch(batch: Batch, provider: CrowdProvider | None = None) -> SyncReport:
+    """Pull submitted work for a batch and approve/reject it; unmatched submissions are reported."""
+    provider = provider or get_provider(batch.provider)
+    report = provider.sync(batch)
+    _mark_complete(batch)
+    if report.missing_answer:
+        log.warning("batch %s: %d submitted assignments have no stored answer", batch.pk, len(report.missing_answer))
+    return report
+
+
+def _mark_complete(batch: Batch) -> None:
+    """A HIT whose every assignment has been reviewed is complete; a batch of complete HITs is done."""
+    reviewed = Count("assignments", filter=Q(assignments__status__in=REVIEWED))
+    full = batch.hits.filter(status=Hit.Status.PUBLISHED).annotate(reviewed=reviewed).filter(
+        reviewed__gte=batch.assignments_per_hit
+    )
+    Hit.objects.filter(pk__in=list(full.values_list("pk", flat=True)), status=Hit.Status.PUBLISHED).update(
+        status=Hit.Status.COMPLETE
+    )
+    if not batch.hits.exclude(status=Hit.Status.COMPLETE).exists():
+        Batch.objects.filter(pk=batch.pk, status=Batch.Status.PUBLISHED).update(status=Batch.Status.DONE)
+
+
+def batches_to_sync() -> list[int]:
+    return list(
+        Batch.objects.filter(status__in=SYNCED_STATUSES)
+        .exclude(provider__in=[Provider.LINK, Provider.IMPORT, Provider.SIMULATED])
+        .order_by("pk").values_list("pk", flat=True)
+    )
+
+
+def spent_cost(batch: Batch) -> SpentCost:
+    """What the batch has actually cost: approved rewards, paid bonuses and MTurk's fees on both."""
+    approved = Assignment.objects.filter(hit__batch=batch, status=Assignment.Status.APPROVED).count()
+    bonuses = list(Bonus.objects.filter(assignment__hit__batch=batch, status=Bonus.Status.PAID)
+                   .values_list("amount", flat=True))
+    size = round_sizes(batch.assignments_per_hit, rounds_of(batch))[0]
+    charges_fees = batch.provider in (Provider.MTURK_SANDBOX, Provider.MTURK, Provider.SIMULATOR)
+    fees = Decimal("0.00")
+    if charges_fees:
+        fees = fee(batch.reward, size) * approved + sum((fee(b) for b in bonuses), Decimal("0.00"))
+    return SpentCost(
+        approved=approved, rewards=batch.reward * approved, bonuses=sum(bonuses, Decimal("0.00")), fees=fees,
+    )
+
+
+def fee_note(estimate: CostEstimate) -> str:
+    """The line that explains MTurk's fee for this estimate, and how to lower it."""
+    if not estimate.could_split:
+        return f"MTurk fee: {fee_rate(1) * 100:.0f}% (HITs with 9 or fewer assignments)."
+    return (
+        f"MTurk fee: {fee_rate(10) * 100:.0f}% on {estimate.large_hits} HITs with 10 or more assignments. "
+        f"Publish them in rounds of {SAFE_ROUND_SIZE} (--rounds-of {SAFE_ROUND_SIZE}) to pay 20% instead."
+    )
+

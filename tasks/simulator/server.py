@@ -1,0 +1,170 @@
+"""The simulator's HTTP side (stdlib ThreadingHTTPServer).
+
+- `POST /` with `X-Amz-Target: MTurkRequesterServiceV20170117.<Operation>` and an
+  `application/x-amz-json-1.1` body: the requester API, as boto3 sends it.
+- `GET|POST /sim/accept?hitId=...&workerId=...`: a simulated worker accepts a HIT; the JSON answer
+  holds the HIT page URL with MTurk's parameters (`&redirect=1` sends a browser straight there).
+- `POST /mturk/externalSubmit`: the HIT page's final form, as MTurk's worker site receives it.
+- `GET /`: a page listing the HITs, for a researcher rehearsing a batch by hand.
+"""
+
+import json
+import logging
+import threading
+from html import escape
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlparse
+
+from tasks.simulator import operations
+from tasks.simulator.store import Store
+from tasks.simulator.validation import RequestError, validate
+
+TARGET_PREFIX = "MTurkRequesterServiceV20170117."
+JSON_TYPE = "application/x-amz-json-1.1"
+MAX_BODY = 2 * 1024 * 1024
+log = logging.getLogger(__name__)
+
+
+def call(store: Store, operation: str, params: dict) -> dict:
+    """Run one requester operation against the stored state (validated first, saved on success)."""
+    handler = operations.OPERATIONS.get(operation)
+    if handler is None:
+        raise RequestError(f"The simulator does not implement {operation}")
+    validate(operation, params)
+    with store.change() as state:
+        operations.tick(state)
+        return handler(state, params)
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "MTurkSimulator/1"
+    store: Store
+
+    def log_message(self, format: str, *args) -> None:
+        log.info("%s %s", self.address_string(), format % args)
+
+    # -- routing ---------------------------------------------------------------------------
+    def do_POST(self) -> None:
+        path = urlparse(self.path).path
+        if path == "/" and self.headers.get("X-Amz-Target"):
+            self._api()
+        elif path == "/mturk/externalSubmit":
+            self._external_submit()
+        elif path == "/sim/accept":
+            self._accept({**self._query(), **self._form()})
+        else:
+            self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
+
+    def do_GET(self) -> None:
+        path = urlparse(self.path).path
+        if path == "/sim/accept":
+            self._accept(self._query())
+        elif path == "/":
+            self._index()
+        else:
+            self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
+
+    # -- endpoints -------------------------------------------------------------------------
+    def _api(self) -> None:
+        target = self.headers.get("X-Amz-Target", "")
+        try:
+            if not target.startswith(TARGET_PREFIX):
+                raise RequestError(f"X-Amz-Target must start with {TARGET_PREFIX}")
+            params = json.loads(self._body() or b"{}")
+            result = call(self.store, target.removeprefix(TARGET_PREFIX), params)
+        except (RequestError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"__type": "RequestError", "Message": str(exc)})
+            return
+        self._json(HTTPStatus.OK, result)
+
+    def _accept(self, params: dict) -> None:
+        try:
+            with self.store.change() as state:
+                operations.tick(state)
+                result = operations.accept(state, params.get("hitId", ""), params.get("workerId", ""), self._base())
+        except RequestError as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)}, "application/json")
+            return
+        if params.get("redirect"):
+            self.send_response(HTTPStatus.FOUND)
+            self.send_header("Location", result["url"])
+            self.end_headers()
+            return
+        self._json(HTTPStatus.OK, result, "application/json")
+
+    def _external_submit(self) -> None:
+        try:
+            with self.store.change() as state:
+                operations.tick(state)
+                result = operations.external_submit(state, self._form())
+        except RequestError as exc:
+            self._send(HTTPStatus.BAD_REQUEST, f"<p>Not submitted: {escape(str(exc))}</p>".encode(), "text/html")
+            return
+        page = f"<h1>Submitted</h1><p>Assignment {escape(result['AssignmentId'])} was submitted. Thank you.</p>"
+        self._send(HTTPStatus.OK, page.encode(), "text/html; charset=utf-8")
+
+    def _index(self) -> None:
+        with self.store.read() as state:
+            rows = "".join(
+                f"<tr><td>{escape(h['HITId'])}</td><td>{escape(h['HITStatus'])}</td>"
+                f"<td>{h['NumberOfAssignmentsAvailable']}</td><td>{h['NumberOfAssignmentsCompleted']}</td>"
+                f"<td><form action='/sim/accept'><input type='hidden' name='hitId' value='{escape(h['HITId'])}'>"
+                "<input type='hidden' name='redirect' value='1'>"
+                "<input name='workerId' value='ASIMWORKER1' size='14'><button>Accept</button></form></td></tr>"
+                for h in (operations.hit_view(state, hit) for hit in state["hits"].values())
+            )
+            balance = state["balance"]
+        page = (
+            "<!doctype html><title>MTurk simulator</title><h1>MTurk simulator</h1>"
+            f"<p>Balance: ${escape(balance)}</p><table><tr><th>HIT</th><th>Status</th><th>Available</th>"
+            f"<th>Completed</th><th>Accept as worker</th></tr>{rows}</table>"
+        )
+        self._send(HTTPStatus.OK, page.encode(), "text/html; charset=utf-8")
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            raise RequestError(f"request body too large ({length} bytes)")
+        return self.rfile.read(length)
+
+    def _form(self) -> dict[str, str]:
+        try:
+            return dict(parse_qsl(self._body().decode(), keep_blank_values=True))
+        except (RequestError, UnicodeDecodeError):
+            return {}
+
+    def _query(self) -> dict[str, str]:
+        return dict(parse_qsl(urlparse(self.path).query, keep_blank_values=True))
+
+    def _base(self) -> str:
+        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+        return f"http://{host}"
+
+    def _json(self, status: int, payload: dict, content_type: str = JSON_TYPE) -> None:
+        self._send(status, json.dumps(payload).encode(), content_type)
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("x-amzn-RequestId", operations.new_id(20))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def make_server(state_path: Path, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    """A simulator bound to host:port (port 0 picks a free one) keeping its state in `state_path`."""
+    handler = type("BoundHandler", (Handler,), {"store": Store(state_path)})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server
+
+
+def serve_in_thread(state_path: Path, host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadingHTTPServer, str]:
+    """Start a simulator in a background thread; returns the server and its base URL (for tests)."""
+    server = make_server(state_path, host, port)
+    threading.Thread(target=server.serve_forever, name="mturk-simulator", daemon=True).start()
+    return server, "http://{}:{}".format(*server.server_address[:2])
