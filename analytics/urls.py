@@ -1,3 +1,18 @@
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-urlpatterns: list = []
+from analytics import views
+
+app_name = "analytics"
+
+urlpatterns = [
+    path("dashboard/", views.index, name="index"),
+    path("dashboard/jobs/<int:job_id>/", views.job_status, name="job-status"),
+    path("dashboard/<slug:name>/", views.dataset_dashboard, name="dataset"),
+    path("dashboard/<slug:name>/analysis/<slug:key>.csv", views.analysis_csv, name="analysis-csv"),
+    path("dashboard/<slug:name>/image/<int:image_id>/", views.image_detail, name="image"),
+    path("dashboard/<slug:name>/jobs/<slug:kind>/", views.start_job, name="start-job"),
+    path("api/v1/", include("analytics.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="analytics:schema"), name="api-docs"),
+]

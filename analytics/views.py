@@ -1,0 +1,226 @@
+"""Staff dashboard: per-dataset progress, money, every analysis as a chart, workers, image drill-down."""
+
+import csv
+from collections.abc import Callable
+from decimal import Decimal
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import Avg, Count, Q, Sum
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_POST
+
+from analytics import charts, jobs, loading, report
+from analytics.models import ClassifyResult, JobRun, SelectionFrequency
+from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
+from models_zoo.models import Prediction
+from tasks.builders import mturk_fee_rate
+from tasks.models import Assignment, Batch, Hit, TaskKind, Worker
+from tasks.privacy import public_worker_id
+
+COUNTED = (Assignment.Status.SUBMITTED, Assignment.Status.APPROVED)
+
+
+def staff_only(view: Callable) -> Callable:
+    """Anonymous users go to the login page; logged-in non-staff users get 403."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.is_staff:
+            raise PermissionDenied("The dashboard is for staff.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def stage_progress(dataset: Dataset) -> dict:
+    """Counts for each pipeline stage of a dataset."""
+    hits = Hit.objects.filter(batch__dataset=dataset)
+    progress = {
+        "imported": Image.objects.filter(dataset=dataset).count(),
+        "with_predictions": Prediction.objects.filter(image__dataset=dataset).values("image_id").distinct().count(),
+        "candidates": CandidateLabel.objects.filter(image__dataset=dataset).count(),
+        "contains_judgments": ContainsJudgment.objects.filter(image__dataset=dataset).count(),
+        "classify_responses": ClassifyResponse.objects.filter(image__dataset=dataset).count(),
+        "selection_frequencies": SelectionFrequency.objects.filter(image__dataset=dataset).count(),
+        "classify_results": ClassifyResult.objects.filter(image__dataset=dataset).count(),
+    }
+    for kind in (TaskKind.CONTAINS, TaskKind.CLASSIFY):
+        counts = hits.filter(batch__kind=kind).aggregate(
+            total=Count("id"),
+            published=Count("id", filter=~Q(status=Hit.Status.DRAFT)),
+            done=Count("id", filter=Q(status=Hit.Status.COMPLETE)),
+        )
+        progress[kind] = counts
+    return progress
+
+
+def money(dataset: Dataset) -> dict[str, Decimal]:
+    """Spent: approved assignments (reward + MTurk fee) and bonuses. Committed: the full cost of
+    every published HIT still open (all its assignments at the batch reward)."""
+    spent = Decimal(0)
+    committed = Decimal(0)
+    for batch in Batch.objects.filter(dataset=dataset):
+        rate = 1 + mturk_fee_rate(batch.assignments_per_hit)
+        approved = Assignment.objects.filter(hit__batch=batch, status=Assignment.Status.APPROVED)
+        bonus = approved.aggregate(total=Sum("bonus_paid"))["total"] or Decimal(0)
+        spent += approved.count() * batch.reward * rate + bonus
+        open_hits = batch.hits.filter(status=Hit.Status.PUBLISHED).count()
+        committed += open_hits * batch.assignments_per_hit * batch.reward * rate
+    return {"spent": spent.quantize(Decimal("0.01")), "committed": committed.quantize(Decimal("0.01"))}
+
+
+def worker_quality(dataset: Dataset, limit: int = 200) -> list[dict]:
+    """Per worker on this dataset: assignments, flagged share, gold accuracy, selection rate."""
+    scope = Q(assignments__hit__batch__dataset=dataset, assignments__status__in=COUNTED)
+    workers = (
+        Worker.objects.filter(scope)
+        .annotate(
+            n_assignments=Count("assignments", filter=scope, distinct=True),
+            n_flagged=Count("assignments", filter=scope & Q(assignments__flagged=True), distinct=True),
+            gold=Avg("assignments__gold_accuracy", filter=scope),
+        )
+        .distinct()
+        .order_by("-n_assignments", "id")[:limit]
+    )
+    rows = []
+    for worker in workers:
+        judgments = ContainsJudgment.objects.filter(assignment__worker=worker, image__dataset=dataset).aggregate(
+            n=Count("id"), selected=Count("id", filter=Q(selected=True))
+        )
+        rows.append({
+            "worker": public_worker_id(worker),
+            "provider": worker.provider,
+            "simulated": worker.is_simulated,
+            "blocked": worker.blocked,
+            "assignments": worker.n_assignments,
+            "flagged": worker.n_flagged,
+            "gold": worker.gold,
+            "judgments": judgments["n"],
+            "selection_rate": judgments["selected"] / judgments["n"] if judgments["n"] else None,
+        })
+    return rows
+
+
+@staff_only
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    datasets = [(dataset, stage_progress(dataset)) for dataset in Dataset.objects.order_by("name")]
+    return render(request, "analytics/index.html", {"datasets": datasets})
+
+
+@staff_only
+@require_GET
+def dataset_dashboard(request: HttpRequest, name: str) -> HttpResponse:
+    dataset = get_object_or_404(Dataset, name=name)
+    sections = report.build_sections(loading.load_dataset_arrays(dataset))
+    for section in sections:
+        section.charts = [mark_safe(svg) for svg in section.charts]  # noqa: S308 - built by charts.py, data escaped
+    context = {
+        "dataset": dataset,
+        "progress": stage_progress(dataset),
+        "money": money(dataset),
+        "sections": sections,
+        "workers": worker_quality(dataset),
+        "jobs": JobRun.objects.filter(dataset=dataset)[:10],
+        "job_kinds": JobRun.Kind.choices,
+        "images": Image.objects.filter(dataset=dataset).select_related("original_label").order_by("id")[:60],
+    }
+    return render(request, "analytics/dataset.html", context)
+
+
+@staff_only
+@require_GET
+def analysis_csv(request: HttpRequest, name: str, key: str) -> HttpResponse:
+    dataset = get_object_or_404(Dataset, name=name)
+    if key not in report.BUILDERS:
+        raise Http404("No such analysis.")
+    section = report.BUILDERS[key](loading.load_dataset_arrays(dataset))
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{dataset.name}-{key}.csv"'
+    writer = csv.writer(response, lineterminator="\n")
+    writer.writerow(section.columns)
+    writer.writerows(section.rows)
+    return response
+
+
+def _candidate_rows(image: Image) -> list[dict]:
+    sf = {row.label_id: row for row in SelectionFrequency.objects.filter(image=image)}
+    rows = []
+    for candidate in CandidateLabel.objects.filter(image=image).select_related("label").order_by("label__index"):
+        row = sf.get(candidate.label_id)
+        rows.append({
+            "label": candidate.label,
+            "is_original": candidate.is_original,
+            "models": sorted({source.get("model", "?") for source in candidate.sources}),
+            "sf": row.sf if row else None,
+            "n": f"{row.n_selected}/{row.n_shown}" if row else "",
+        })
+    rows.sort(key=lambda r: -(r["sf"] or 0))
+    return rows
+
+
+def _neighbours(image: Image) -> list[dict]:
+    models = loading.feature_models(image.dataset)
+    if not models:
+        return []
+    model = settings.RELABEL_FEATURE_MODEL if settings.RELABEL_FEATURE_MODEL in models else models[0]
+    ids, vectors = loading.load_features(image.dataset, model)
+    found = report.neighbour_rows(ids, vectors, image.pk)
+    images = Image.objects.in_bulk([image_id for image_id, _, _ in found])
+    return [{"image": images[i], "similarity": s, "duplicate": d, "model": model} for i, s, d in found if i in images]
+
+
+@staff_only
+@require_GET
+def image_detail(request: HttpRequest, name: str, image_id: int) -> HttpResponse:
+    images = Image.objects.select_related("dataset", "original_label")
+    image = get_object_or_404(images, pk=image_id, dataset__name=name)
+    candidates = _candidate_rows(image)
+    bars = [(f"{c['label'].index} {c['label'].name}", c["sf"] or 0.0, "#1f8a4c" if c["is_original"] else "#2457c5")
+            for c in candidates]
+    result = ClassifyResult.objects.filter(image=image).select_related("main_label").first()
+    names = dict(LabelClass.objects.values_list("index", "name"))
+    context = {
+        "image": image,
+        "candidates": candidates,
+        "sf_chart": mark_safe(charts.hbar_list(bars, "Selection frequency per candidate")),  # noqa: S308
+        "result": result,
+        "votes": sorted(((names.get(int(k), k), int(k), v) for k, v in (result.main_votes if result else {}).items()),
+                        key=lambda t: -t[2]),
+        "groups": [[(label, names.get(label, "?")) for label in group]
+                   for group in (result.object_groups if result else [])],
+        "predictions": Prediction.objects.filter(image=image).order_by("model_name"),
+        "neighbours": _neighbours(image),
+    }
+    return render(request, "analytics/image.html", context)
+
+
+@staff_only
+@require_POST
+def start_job(request: HttpRequest, name: str, kind: str) -> HttpResponse:
+    dataset = get_object_or_404(Dataset, name=name)
+    try:
+        job = jobs.start_job(dataset, kind, request.user.pk)
+    except jobs.JobError as exc:
+        return JsonResponse({"detail": str(exc)}, status=400)
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse(job_payload(job), status=202)
+    return redirect("analytics:dataset", name=dataset.name)
+
+
+def job_payload(job: JobRun) -> dict:
+    return {"id": job.pk, "kind": job.kind, "status": job.status, "progress": job.progress, "message": job.message}
+
+
+@staff_only
+@require_GET
+def job_status(request: HttpRequest, job_id: int) -> JsonResponse:
+    job = get_object_or_404(JobRun, pk=job_id)
+    return JsonResponse(job_payload(job))
