@@ -1,5 +1,6 @@
 """Aggregates recomputed from raw judgments: selection frequencies and CLASSIFY results."""
 
+from django.conf import settings
 from django.db import models
 
 
@@ -46,3 +47,65 @@ class ImageCategory(models.Model):
     labels = models.JSONField(default=list)
     sf_ratio = models.FloatField()
     min_workers = models.PositiveIntegerField()
+
+
+class JobRun(models.Model):
+    """A long job launched from the dashboard (candidates, aggregation) and its progress."""
+
+    class Kind(models.TextChoices):
+        CANDIDATES = "candidates", "Propose candidate labels"
+        AGGREGATE = "aggregate", "Aggregate judgments"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    dataset = models.ForeignKey("annotation.Dataset", on_delete=models.CASCADE, related_name="job_runs")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress = models.FloatField(default=0.0, help_text="0..1")
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.dataset_id} ({self.status})"
+
+
+class DatasetAccess(models.Model):
+    """Read permission on one dataset's data over the API for a non-staff user (e.g. a researcher)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dataset_access")
+    dataset = models.ForeignKey("annotation.Dataset", on_delete=models.CASCADE, related_name="access")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "dataset"], name="unique_dataset_access")]
+        verbose_name_plural = "dataset access"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} reads {self.dataset_id}"
+
+
+class ApiToken(models.Model):
+    """An API token scoped to one dataset: it reads that dataset only, and only while its user may.
+
+    Only the SHA-256 of the key is stored; the key itself is shown once, at creation.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    dataset = models.ForeignKey("annotation.Dataset", on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"token {self.name or self.pk} for {self.dataset_id}"
