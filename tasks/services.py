@@ -60,6 +60,7 @@ def rounds_of(batch: Batch) -> int | None:
 
 def estimate_cost(batch: Batch, split_rounds_of: int | None = None) -> CostEstimate:
     """What publishing the batch's unpublished HITs costs at most (every assignment approved)."""
+    batch = Batch.objects.get(pk=batch.pk)
     hits = batch.hits.filter(status__in=[Hit.Status.DRAFT, Hit.Status.PUBLISHING]).count()
     sizes = round_sizes(batch.assignments_per_hit, split_rounds_of or rounds_of(batch))
     rewards = fees = Decimal("0.00")
@@ -136,6 +137,7 @@ def batches_to_sync() -> list[int]:
 
 def spent_cost(batch: Batch) -> SpentCost:
     """What the batch has actually cost: approved rewards, paid bonuses and MTurk's fees on both."""
+    batch = Batch.objects.get(pk=batch.pk)
     approved = Assignment.objects.filter(hit__batch=batch, status=Assignment.Status.APPROVED).count()
     bonuses = list(Bonus.objects.filter(assignment__hit__batch=batch, status=Bonus.Status.PAID)
                    .values_list("amount", flat=True))

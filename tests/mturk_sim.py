@@ -1,0 +1,48 @@
+"""Test helpers: an MTurk simulator on a free loopback port, and a batch with HITs ready to publish."""
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.error import HTTPError
+from urllib.parse import urlencode
+from urllib.request import Request, urlopen
+
+from tasks.simulator.server import serve_in_thread
+from tests.factories import BatchFactory, HitFactory, HitItemFactory, ImageFactory, LabelClassFactory
+
+
+@contextmanager
+def running_simulator(state_path: Path) -> Iterator[str]:
+    server, url = serve_in_thread(state_path)
+    try:
+        yield url
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def post_form(url: str, fields: dict) -> tuple[int, str]:
+    request = Request(url, data=urlencode(fields).encode(), method="POST")
+    try:
+        with urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def accept(sim_url: str, hit_id: str, worker_id: str) -> dict:
+    status, body = post_form(f"{sim_url}/sim/accept", {"hitId": hit_id, "workerId": worker_id})
+    assert status == 200, body
+    return json.loads(body)
+
+
+def make_batch(hits: int = 2, assignments: int = 3, reward: str = "0.10", **fields):
+    """A CONTAINS batch in draft with `hits` HITs of two images each (one gold positive)."""
+    label = LabelClassFactory()
+    batch = BatchFactory(reward=reward, assignments_per_hit=assignments, **fields)
+    for _ in range(hits):
+        hit = HitFactory(batch=batch, label=label)
+        HitItemFactory(hit=hit, image=ImageFactory(dataset=batch.dataset, original_label=label), role="gold_pos")
+        HitItemFactory(hit=hit, image=ImageFactory(dataset=batch.dataset, original_label=label))
+    return batch
