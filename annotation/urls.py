@@ -1,3 +1,12 @@
 from django.urls import path
 
-urlpatterns: list = []
+from annotation import views
+
+app_name = "annotation"
+
+urlpatterns = [
+    path("hit/<int:hit_id>/", views.hit_page, name="hit"),
+    path("hit/<int:hit_id>/submit/", views.hit_submit, name="hit-submit"),
+    path("annotate/", views.annotate, name="annotate"),
+    path("batch/<int:batch_id>/preview/", views.batch_preview, name="batch-preview"),
+]

@@ -151,6 +151,10 @@ RELABEL_SAMPLES_DIR = Path(
 RELABEL_PUBLIC_BASE_URL = env_str("RELABEL_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 RELABEL_WORKER_ID_SALT = env_str("RELABEL_WORKER_ID_SALT", SECRET_KEY)
 RELABEL_GOLD_MIN_ACCURACY = env_float("RELABEL_GOLD_MIN_ACCURACY", 0.75)
+# HIT pages: origins (scheme://host[:port]) besides MTurk's own that may frame them and receive the
+# externalSubmit form, e.g. the simulator "http://127.0.0.1:8765".
+RELABEL_MTURK_SUBMIT_HOSTS = env_list("RELABEL_MTURK_SUBMIT_HOSTS", [])
+RELABEL_SUBMIT_TOKEN_MAX_AGE = env_int("RELABEL_SUBMIT_TOKEN_MAX_AGE", 7 * 24 * 3600)
 
 # Crowd providers (tasks/providers). MTurk credentials come only from boto3's chain (AWS_* env
 # variables or MTURK_AWS_PROFILE), never from settings. MTURK_ENDPOINT_URL is the simulator's address.

@@ -99,3 +99,23 @@ class AssignmentFactory(factory.django.DjangoModelFactory):
 
     hit = factory.SubFactory(HitFactory)
     worker = factory.SubFactory(WorkerFactory)
+
+
+class ContainsJudgmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "annotation.ContainsJudgment"
+
+    assignment = factory.SubFactory(AssignmentFactory)
+    image = factory.SubFactory(ImageFactory)
+    label = factory.SubFactory(LabelClassFactory)
+    selected = True
+
+
+class ClassifyResponseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "annotation.ClassifyResponse"
+
+    assignment = factory.SubFactory(AssignmentFactory)
+    image = factory.SubFactory(ImageFactory)
+    selected = factory.LazyAttribute(lambda o: [o.main_label.index])
+    main_label = factory.SubFactory(LabelClassFactory)

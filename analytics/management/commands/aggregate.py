@@ -1,0 +1,30 @@
+import time
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from analytics.services import aggregate_dataset
+from annotation.models import Dataset
+
+
+class Command(BaseCommand):
+    help = "Recompute selection frequencies, image categories and CLASSIFY results of a dataset."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--dataset", required=True)
+        parser.add_argument("--sf-ratio", type=float, default=0.5,
+                            help="confident labels: SF >= ratio x SF(original label)")
+        parser.add_argument("--min-workers", type=int, default=5, help="fewer CONTAINS workers: 'amb'")
+
+    def handle(self, *args, **opts) -> None:
+        dataset = Dataset.objects.filter(name=opts["dataset"]).first()
+        if dataset is None:
+            raise CommandError(f"no dataset named {opts['dataset']!r}")
+        if not 0 < opts["sf_ratio"] <= 1:
+            raise CommandError("--sf-ratio must be in (0, 1]")
+        started = time.perf_counter()
+        summary = aggregate_dataset(dataset, opts["sf_ratio"], opts["min_workers"])
+        self.stdout.write(
+            f"{dataset.name}: {summary.pairs} selection frequencies; categories: "
+            f"{summary.categories.counts_text()}; {summary.classify_results} CLASSIFY results "
+            f"({time.perf_counter() - started:.2f}s)"
+        )

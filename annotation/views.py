@@ -1,0 +1,118 @@
+"""Annotator pages: the HIT page (CONTAINS grid, CLASSIFY form), its submit endpoint, /annotate/.
+
+Images are served by annotation.media (MEDIA_URL, safe types only).
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from annotation.hit_pages import VisitError, allowed_worker_origins, next_local_hit, resolve_visit
+from annotation.models import LabelClass
+from annotation.submission import MAX_BODY_BYTES, SubmissionError, parse_body, submit
+from tasks.models import Batch, Hit, HitItem, TaskKind
+from tasks.signing import make_token
+
+
+def _hit_csp(submit_url: str | None) -> str:
+    """Framing by MTurk's worker sites only, and nothing loaded from elsewhere."""
+    origins = " ".join(allowed_worker_origins())
+    form_action = "'self'" + (f" {submit_url.rsplit('/mturk/', 1)[0]}" if submit_url else "")
+    return (
+        "default-src 'self'; img-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; "
+        f"base-uri 'none'; form-action {form_action}; frame-ancestors 'self' {origins}"
+    )
+
+
+def _error_page(request: HttpRequest, detail: str, status: int) -> HttpResponse:
+    return render(request, "annotation/hit_error.html", {"detail": detail}, status=status)
+
+
+@require_GET
+@xframe_options_exempt
+def hit_page(request: HttpRequest, hit_id: int) -> HttpResponse:
+    """The HIT for a worker, or a read-only preview (see annotation.hit_pages for who gets what)."""
+    hit = get_object_or_404(Hit.objects.select_related("batch", "label"), pk=hit_id)
+    if hit.batch.kind not in (TaskKind.CONTAINS, TaskKind.CLASSIFY):
+        raise Http404("no page for this kind of HIT")
+    try:
+        visit = resolve_visit(hit, request.GET.dict(), request.user)
+    except VisitError as exc:
+        response = _error_page(request, exc.detail, exc.status)
+        response["Content-Security-Policy"] = _hit_csp(None)
+        return response
+    if visit.preview and hit.status != Hit.Status.PUBLISHED and not request.user.is_staff:
+        raise Http404("this HIT is not published")
+    assignment = visit.assignment
+    config = {
+        "kind": hit.batch.kind,
+        "preview": visit.preview,
+        "token": make_token(assignment) if assignment else None,
+        "submitUrl": reverse("annotation:hit-submit", args=[hit.pk]),
+        "mturkSubmitUrl": visit.mturk_submit_url,
+        "assignmentId": assignment.provider_assignment_id if assignment else None,
+        "submitted": bool(assignment and assignment.status != assignment.Status.ACCEPTED),
+    }
+    items = list(hit.items.select_related("image").order_by("position"))
+    context = {"hit": hit, "batch": hit.batch, "items": items, "config": config, "preview": visit.preview}
+    if hit.batch.kind == TaskKind.CLASSIFY:
+        context["classify_items"] = _classify_items(items)
+        template = "annotation/hit_classify.html"
+    else:
+        context["label"] = hit.label
+        template = "annotation/hit_contains.html"
+    response = render(request, template, context)
+    response["Content-Security-Policy"] = _hit_csp(visit.mturk_submit_url)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _classify_items(items: list[HitItem]) -> list[dict]:
+    indices = {index for item in items for index in item.labels}
+    labels = {label.index: label for label in LabelClass.objects.filter(index__in=indices)}
+    return [{"item": item, "labels": [labels[i] for i in item.labels if i in labels]} for item in items]
+
+
+@csrf_exempt  # The signed per-assignment token in the body replaces the CSRF cookie (MTurk iframe).
+@require_POST
+def hit_submit(request: HttpRequest, hit_id: int) -> JsonResponse:
+    """Store a submission (JSON body with the assignment token); 4xx JSON {"detail"} when refused."""
+    try:
+        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
+            raise SubmissionError(f"the submission is larger than {MAX_BODY_BYTES} bytes", status=413)
+        body = submit(hit_id, parse_body(request.body), request.user.pk if request.user.is_authenticated else None)
+    except SubmissionError as exc:
+        return JsonResponse({"detail": exc.detail}, status=exc.status)
+    except (RequestDataTooBig, ValueError):
+        return JsonResponse({"detail": "the submission is too large or malformed"}, status=400)
+    return JsonResponse(body)
+
+
+@login_required
+def annotate(request: HttpRequest) -> HttpResponse:
+    """Send a local annotator to their next HIT, or say that there is nothing left."""
+    if request.user.is_staff:
+        return render(request, "annotation/annotate_done.html", {"staff": True})
+    try:
+        hit = next_local_hit(request.user)
+    except VisitError as exc:
+        return _error_page(request, exc.detail, exc.status)
+    if hit is None:
+        return render(request, "annotation/annotate_done.html", {"staff": False})
+    return redirect("annotation:hit", hit_id=hit.pk)
+
+
+def batch_preview(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Staff: the first HIT of a batch, as a worker would see it."""
+    batch = get_object_or_404(Batch, pk=batch_id)
+    if not request.user.is_staff:
+        raise Http404("no such batch")
+    first = batch.hits.order_by("id").first()
+    if first is None:
+        raise Http404("this batch has no HIT")
+    return redirect("annotation:hit", hit_id=first.pk)

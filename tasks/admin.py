@@ -1,0 +1,69 @@
+from django.contrib import admin
+from django.db.models import Avg, Count, QuerySet
+from django.http import HttpRequest
+
+from tasks.models import Assignment, Batch, GoldLabel, Hit, Worker
+from tasks.quality import majority_agreement, worker_stats
+
+
+@admin.register(Worker)
+class WorkerAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "user", "blocked", "n_assignments", "gold_accuracy", "agreement")
+    list_filter = ("provider", "blocked", "is_simulated")
+    search_fields = ("external_id", "user__username")
+    readonly_fields = ("stats",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(
+            n_assignments=Count("assignments"), mean_gold=Avg("assignments__gold_accuracy")
+        )
+
+    @admin.display(ordering="n_assignments", description="assignments")
+    def n_assignments(self, worker: Worker) -> int:
+        return worker.n_assignments
+
+    @admin.display(ordering="mean_gold", description="gold accuracy")
+    def gold_accuracy(self, worker: Worker) -> str:
+        return "—" if worker.mean_gold is None else f"{worker.mean_gold:.0%}"
+
+    @admin.display(description="agreement with majority")
+    def agreement(self, worker: Worker) -> str:
+        value = majority_agreement(worker)
+        return "—" if value is None else f"{value:.0%}"
+
+    @admin.display(description="statistics")
+    def stats(self, worker: Worker) -> str:
+        stats = worker_stats(worker)
+        gold = "—" if stats.gold_accuracy is None else f"{stats.gold_accuracy:.0%}"
+        agreement = "—" if stats.majority_agreement is None else f"{stats.majority_agreement:.0%}"
+        return (f"{stats.assignments} submitted assignments, {stats.flagged} flagged; "
+                f"gold accuracy {gold}; agreement with majority {agreement}")
+
+
+@admin.register(Batch)
+class BatchAdmin(admin.ModelAdmin):
+    list_display = ("id", "dataset", "kind", "provider", "status", "reward", "assignments_per_hit", "created_at")
+    list_filter = ("kind", "provider", "status")
+    readonly_fields = ("key", "options")
+
+
+@admin.register(Hit)
+class HitAdmin(admin.ModelAdmin):
+    list_display = ("id", "batch", "label", "status", "provider_hit_id")
+    list_filter = ("status", "batch__kind")
+    raw_id_fields = ("batch", "label")
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ("id", "hit", "worker", "status", "gold_accuracy", "flagged", "submitted_at")
+    list_filter = ("status", "flagged")
+    search_fields = ("provider_assignment_id", "worker__external_id")
+    raw_id_fields = ("hit", "worker")
+
+
+@admin.register(GoldLabel)
+class GoldLabelAdmin(admin.ModelAdmin):
+    list_display = ("image", "label", "is_positive", "note")
+    list_filter = ("is_positive",)
+    raw_id_fields = ("image", "label")

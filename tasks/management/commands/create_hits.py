@@ -1,0 +1,79 @@
+from decimal import Decimal, InvalidOperation
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from annotation.models import Dataset
+from tasks.builders import (
+    BuildError,
+    BuildResult,
+    ClassifyOptions,
+    ContainsOptions,
+    build_classify_batch,
+    build_contains_batch,
+)
+from tasks.models import Provider, TaskKind
+
+
+def _decimal(value: str) -> Decimal:
+    try:
+        return Decimal(value)
+    except InvalidOperation as exc:
+        raise CommandError(f"{value!r} is not an amount in dollars, e.g. 0.10") from exc
+
+
+class Command(BaseCommand):
+    help = "Build a draft batch of CONTAINS grids or CLASSIFY HITs for a dataset (idempotent)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--dataset", required=True)
+        parser.add_argument("--task", required=True, choices=[TaskKind.CONTAINS, TaskKind.CLASSIFY])
+        parser.add_argument("--assignments", type=int, default=9, help="workers per HIT")
+        parser.add_argument("--reward", default="0.10", help="dollars per assignment")
+        parser.add_argument("--provider", default=Provider.LOCAL,
+                            choices=["local", "sandbox", "production", "simulator", "link"])
+        parser.add_argument("--seed", type=int, default=0, help="shuffling seed (a new seed = a new batch)")
+        parser.add_argument("--name", default="", help="batch name (a new name = a new batch)")
+        parser.add_argument("--grid", type=int, default=48, help="CONTAINS: tiles per grid, gold included")
+        parser.add_argument("--gold", type=int, default=4,
+                            help="CONTAINS: gold tiles per grid, half known positives, half known negatives")
+        parser.add_argument("--negatives", default="similar", choices=["similar", "distant"],
+                            help="CONTAINS: known negatives from the most similar class or a distant superclass")
+        parser.add_argument("--sf-ratio", type=float, default=0.5,
+                            help="CLASSIFY: offer labels with SF >= ratio x SF(original label)")
+        parser.add_argument("--min-workers", type=int, default=5,
+                            help="CLASSIFY: images judged by fewer CONTAINS workers are 'amb'")
+        parser.add_argument("--per-hit", type=int, default=10, help="CLASSIFY: images per HIT")
+
+    def handle(self, *args, **opts) -> None:
+        dataset = Dataset.objects.filter(name=opts["dataset"]).first()
+        if dataset is None:
+            raise CommandError(f"no dataset named {opts['dataset']!r}: import it with import_images first")
+        try:
+            result = self._build(dataset, opts)
+        except BuildError as exc:
+            raise CommandError(str(exc)) from exc
+        for warning in result.warnings:
+            self.stderr.write(f"warning: {warning}")
+        verb = "created" if result.created else "already exists (same inputs), nothing created:"
+        self.stdout.write(
+            f"batch {result.batch.pk} {verb} {result.n_hits} HITs, {result.n_items} items, "
+            f"{result.batch.assignments_per_hit} assignments each; total cost ${result.cost} "
+            f"(reward ${result.batch.reward} per assignment plus MTurk fee)"
+        )
+
+    def _build(self, dataset: Dataset, opts: dict) -> BuildResult:
+        common = {
+            "assignments": opts["assignments"], "reward": _decimal(opts["reward"]),
+            "provider": opts["provider"], "seed": opts["seed"], "name": opts["name"],
+        }
+        if opts["task"] == TaskKind.CONTAINS:
+            options = ContainsOptions(grid=opts["grid"], gold=opts["gold"], negatives=opts["negatives"], **common)
+            return build_contains_batch(dataset, options)
+        from analytics.services import categorise_images
+
+        options = ClassifyOptions(
+            per_hit=opts["per_hit"], sf_ratio=opts["sf_ratio"], min_workers=opts["min_workers"], **common
+        )
+        summary = categorise_images(dataset, options.sf_ratio, options.min_workers)
+        self.stdout.write(f"categories: {summary.counts_text()}")
+        return build_classify_batch(dataset, options, summary.follow_up)
