@@ -16,6 +16,9 @@ class Prediction(models.Model):
             models.UniqueConstraint(fields=["image", "model_name"], name="unique_prediction_per_model"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.model_name} on {self.image_id}: {self.labels}"
+
 
 class ImageFeature(models.Model):
     """Pooled penultimate features of one model for one image (float16 bytes, L2-normalised)."""
@@ -29,3 +32,44 @@ class ImageFeature(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["image", "model_name"], name="unique_feature_per_model"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.model_name} features of {self.image_id} ({self.dim})"
+
+
+class ChunkStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class InferenceChunk(models.Model):
+    """A slice of a dataset to run some models on; claimed by one worker at a time under a lease.
+
+    A worker claims a chunk with a conditional UPDATE (pending, or running with an expired lease),
+    renews the lease while it works, and writes results only while it still holds the claim token.
+    """
+
+    dataset = models.ForeignKey("annotation.Dataset", on_delete=models.CASCADE, related_name="inference_chunks")
+    model_names = models.JSONField(help_text="Model names to run, in ensemble order")
+    topk = models.PositiveSmallIntegerField()
+    image_ids = models.JSONField()
+    status = models.CharField(max_length=16, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_by = models.CharField(max_length=255, blank=True)
+    claim_token = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    failed_images = models.JSONField(default=list, help_text="Ids of images that could not be decoded")
+    predictions_created = models.PositiveIntegerField(default=0)
+    candidates_created = models.PositiveIntegerField(default=0)
+    candidates_updated = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["dataset", "status"], name="chunk_dataset_status")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.pk} of {self.dataset_id} ({self.status}, {len(self.image_ids)} images)"

@@ -166,8 +166,13 @@ RELABEL_SYNC_INTERVAL_SECONDS = env_int("RELABEL_SYNC_INTERVAL_SECONDS", 300)
 
 # Models (models_zoo): device "auto" picks CUDA when present.
 RELABEL_INFERENCE_DEVICE = env_str("RELABEL_INFERENCE_DEVICE", "auto")
-RELABEL_FEATURE_MODEL = env_str("RELABEL_FEATURE_MODEL", "tf_efficientnet_lite0")
+RELABEL_FEATURE_MODEL = env_str("RELABEL_FEATURE_MODEL", "efficientnet_lite0")
 RELABEL_CHUNK_SIZE = env_int("RELABEL_CHUNK_SIZE", 256)
+# JSON list of extra models (inline or a path to a JSON file); format in models_zoo/registry.py.
+RELABEL_EXTRA_MODELS = env_str("RELABEL_EXTRA_MODELS", "")
+RELABEL_INFERENCE_BATCH_SIZE = env_int("RELABEL_INFERENCE_BATCH_SIZE", 0)  # 0: measured default per device
+RELABEL_LOADER_WORKERS = env_int("RELABEL_LOADER_WORKERS", -1)  # -1: chosen from the core count
+RELABEL_CHUNK_LEASE_SECONDS = env_int("RELABEL_CHUNK_LEASE_SECONDS", 600)
 
 # Celery: eager (in-process) unless a broker is configured.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")

@@ -1,0 +1,68 @@
+"""The candidate set of an image: union of the models' top-k plus the original label (pure).
+
+Every candidate keeps its provenance: which models proposed it, at which rank, with which
+probability. Sources merge by model, so re-running a model replaces its entries and adding a model
+adds its entries without touching the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+PROB_DECIMALS = 6
+
+
+@dataclass(frozen=True)
+class Candidate:
+    label: int
+    is_original: bool
+    sources: tuple[dict, ...]  # ({"model": name, "rank": 1, "prob": 0.61}, ...), best rank first
+
+
+def source(model: str, rank: int, prob: float) -> dict:
+    return {"model": model, "rank": rank, "prob": round(float(prob), PROB_DECIMALS)}
+
+
+def union_topk(
+    predictions: Mapping[str, Sequence[tuple[int, float]]], original: int | None, topk: int
+) -> list[Candidate]:
+    """Union of each model's first `topk` (label, prob) pairs, plus `original` (may be None).
+
+    Ordered by best rank, then highest probability, then label; an original label that no model
+    proposed comes last.
+    """
+    by_label: dict[int, list[dict]] = {}
+    for model, ranked in predictions.items():
+        for rank, (label, prob) in enumerate(ranked[:topk], start=1):
+            by_label.setdefault(int(label), []).append(source(model, rank, prob))
+    if original is not None:
+        by_label.setdefault(int(original), [])
+    candidates = [
+        Candidate(label=label, is_original=label == original, sources=tuple(sorted(found, key=_source_order)))
+        for label, found in by_label.items()
+    ]
+    return sorted(candidates, key=_candidate_order)
+
+
+def merge_sources(existing: Sequence[dict], new: Sequence[dict]) -> list[dict]:
+    """Existing sources with every model present in `new` replaced by its new entries."""
+    replaced = {item["model"] for item in new}
+    kept = [item for item in existing if item.get("model") not in replaced]
+    return sorted([*kept, *new], key=_source_order)
+
+
+def contains_label(candidates: Sequence[Candidate], label: int) -> bool:
+    """Whether some model (not just the original label) proposed `label`."""
+    return any(c.label == label and c.sources for c in candidates)
+
+
+def _source_order(item: dict) -> tuple:
+    return (item["rank"], -item["prob"], item["model"])
+
+
+def _candidate_order(candidate: Candidate) -> tuple:
+    if not candidate.sources:
+        return (1, 0, 0.0, candidate.label)
+    best = candidate.sources[0]
+    return (0, best["rank"], -best["prob"], candidate.label)

@@ -1,0 +1,241 @@
+"""Batched inference of an ensemble over image files (no ORM).
+
+Decoding runs in DataLoader worker processes: each image is decoded once (JPEG downscaled by
+`Image.draft` while decoding), then cropped once per input geometry the ensemble needs, as uint8.
+The main process overlaps that with the forward passes; normalisation happens on the device.
+On CUDA: bf16 autocast, channels_last, pinned memory. On CPU: fp32.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from models_zoo.registry import Preprocessing
+from models_zoo.weights import LoadedModel
+
+logger = logging.getLogger(__name__)
+
+# Measured on a 2-core CPU (docs/benchmarks.md): small channels_last batches beat large ones there.
+CPU_BATCH_SIZE = 8
+CUDA_BATCH_SIZE = 256
+_RESAMPLE = {
+    "bicubic": Image.Resampling.BICUBIC,
+    "bilinear": Image.Resampling.BILINEAR,
+    "nearest": Image.Resampling.NEAREST,
+    "lanczos": Image.Resampling.LANCZOS,
+}
+
+Geometry = tuple[int, float, str]
+
+
+class InferenceError(RuntimeError):
+    """Inference cannot run as configured (device, settings)."""
+
+
+@dataclass(frozen=True)
+class InferenceConfig:
+    device: str = "cpu"
+    batch_size: int = CPU_BATCH_SIZE
+    workers: int = 1
+    channels_last: bool = True
+    bf16: bool = False
+
+
+def resolve_device(requested: str = "auto") -> str:
+    """"auto" → "cuda" when a GPU is visible, else "cpu"; an explicit device must exist."""
+    import torch
+
+    requested = (requested or "auto").strip().lower()
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise InferenceError(f"device {requested!r} requested but CUDA is not available here; use cpu or auto")
+        return requested
+    if requested == "cpu":
+        return "cpu"
+    raise InferenceError(f"unknown inference device {requested!r}: use auto, cpu, cuda or cuda:N")
+
+
+def default_config(device: str = "auto", batch_size: int = 0, workers: int = -1) -> InferenceConfig:
+    """The measured defaults for the device; batch_size 0 and workers -1 mean "choose for me"."""
+    device = resolve_device(device)
+    cores = os.cpu_count() or 1
+    if device.startswith("cuda"):
+        return InferenceConfig(
+            device=device,
+            batch_size=batch_size or CUDA_BATCH_SIZE,
+            workers=workers if workers >= 0 else min(cores, 12),
+            channels_last=True,
+            bf16=True,
+        )
+    return InferenceConfig(
+        device="cpu",
+        batch_size=batch_size or CPU_BATCH_SIZE,
+        workers=workers if workers >= 0 else max(1, min(cores - 1, 4)),
+        channels_last=True,
+        bf16=False,
+    )
+
+
+def geometry_key(geometry: Geometry) -> str:
+    return "{}-{}-{}".format(*geometry)
+
+
+def crop_box(width: int, height: int, preprocessing: Preprocessing) -> tuple[float, float, float, float]:
+    """The source region that "resize shorter side to resize_to, centre-crop input_size" keeps."""
+    scale = preprocessing.resize_to / min(width, height)
+    resized_w, resized_h = int(width * scale), int(height * scale)  # as torchvision's Resize
+    size = preprocessing.input_size
+    left, top = round((resized_w - size) / 2.0), round((resized_h - size) / 2.0)
+    return (left / scale, top / scale, (left + size) / scale, (top + size) / scale)
+
+
+def load_crops(path: str, preprocessings: Sequence[Preprocessing]) -> dict[str, np.ndarray]:
+    """Decode `path` once and return a uint8 CHW crop per distinct geometry.
+
+    JPEGs are downscaled while decoding (DCT scaling via `draft`) to no less than the largest
+    resize target; each crop then resizes only the region it keeps.
+    """
+    largest = max(p.resize_to for p in preprocessings)
+    with Image.open(path) as image:
+        image.draft("RGB", (largest, largest))
+        image = image.convert("RGB")
+        crops = {}
+        for preprocessing in preprocessings:
+            key = geometry_key(preprocessing.geometry)
+            if key in crops:
+                continue
+            size = preprocessing.input_size
+            box = crop_box(image.width, image.height, preprocessing)
+            resized = image.resize((size, size), _RESAMPLE[preprocessing.interpolation], box=box)
+            crops[key] = np.ascontiguousarray(np.asarray(resized, dtype=np.uint8).transpose(2, 0, 1))
+    return crops
+
+
+class CropDataset:
+    """Map-style dataset for torch's DataLoader: (position, crops, ok). Undecodable files: ok=False."""
+
+    def __init__(self, paths: Sequence[str], preprocessings: Sequence[Preprocessing], max_pixels: int = 0):
+        self.paths = list(paths)
+        self.preprocessings = list(preprocessings)
+        self.max_pixels = max_pixels
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, position: int) -> tuple[int, dict[str, np.ndarray], bool]:
+        if self.max_pixels:
+            Image.MAX_IMAGE_PIXELS = self.max_pixels
+        try:
+            return position, load_crops(self.paths[position], self.preprocessings), True
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            logger.warning("cannot decode %s: %s", self.paths[position], exc)
+            blank = {
+                geometry_key(p.geometry): np.zeros((3, p.input_size, p.input_size), dtype=np.uint8)
+                for p in self.preprocessings
+            }
+            return position, blank, False
+
+
+@dataclass
+class BatchOutput:
+    """Results for one batch; arrays are aligned with `positions` (indices into the input paths)."""
+
+    positions: list[int]
+    failed: list[int]
+    topk: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # name → (labels, probs)
+    features: np.ndarray | None = None  # L2-normalised float32, of the feature model
+
+
+def make_loader(dataset: CropDataset, config: InferenceConfig) -> Any:
+    import torch
+
+    workers = config.workers
+    if workers and multiprocessing.current_process().daemon:
+        # Celery's prefork children are daemonic and may not fork loaders: run workers with --pool solo.
+        logger.warning("daemonic process: decoding in-process (start inference workers with --pool solo)")
+        workers = 0
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_size=config.batch_size,
+        num_workers=workers,
+        pin_memory=config.device.startswith("cuda"),
+        prefetch_factor=4 if workers else None,
+        persistent_workers=False,
+    )
+
+
+def forward_batch(
+    models: Sequence[LoadedModel],
+    crops: dict[str, Any],
+    config: InferenceConfig,
+    topk: int,
+    feature_model: str | None = None,
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], np.ndarray | None]:
+    """Run every model on its crops (uint8 NCHW tensors by geometry key): top-k and features."""
+    import torch
+
+    results, features = {}, None
+    normalised: dict[tuple, Any] = {}
+    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.bf16):
+        for model in models:
+            prep = model.preprocessing
+            key = (geometry_key(prep.geometry), prep.mean, prep.std)
+            if key not in normalised:
+                normalised[key] = _normalise(crops[key[0]], prep, config)
+            x = normalised[key]
+            if model.name == feature_model:
+                pooled = model.module.forward_head(model.module.forward_features(x), pre_logits=True)
+                logits = model.module.get_classifier()(pooled)
+                features = torch.nn.functional.normalize(pooled.float(), dim=1).cpu().numpy()
+            else:
+                logits = model.module(x)
+            probs = torch.softmax(logits.float(), dim=1)
+            values, labels = probs.topk(topk, dim=1)
+            results[model.name] = (labels.cpu().numpy(), values.cpu().numpy())
+    return results, features
+
+
+def _normalise(batch: Any, prep: Preprocessing, config: InferenceConfig) -> Any:
+    import torch
+
+    x = batch.to(config.device, non_blocking=True)
+    if config.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    mean = torch.tensor(prep.mean, device=config.device).view(1, 3, 1, 1) * 255.0
+    std = torch.tensor(prep.std, device=config.device).view(1, 3, 1, 1) * 255.0
+    return (x.float() - mean) / std
+
+
+def run_ensemble(
+    models: Sequence[LoadedModel],
+    paths: Sequence[str],
+    config: InferenceConfig,
+    topk: int = 5,
+    feature_model: str | None = None,
+    max_pixels: int = 0,
+) -> Iterator[BatchOutput]:
+    """Yield one BatchOutput per batch of `paths`, decoding in loader workers while models run."""
+    if not models:
+        raise InferenceError("no models to run")
+    dataset = CropDataset(paths, [m.preprocessing for m in models], max_pixels=max_pixels)
+    for positions, crops, ok in make_loader(dataset, config):
+        topk_by_model, features = forward_batch(models, crops, config, topk, feature_model)
+        keep = ok.numpy().astype(bool)
+        output = BatchOutput(
+            positions=[int(p) for p, good in zip(positions, keep, strict=True) if good],
+            failed=[int(p) for p, good in zip(positions, keep, strict=True) if not good],
+            topk={name: (labels[keep], probs[keep]) for name, (labels, probs) in topk_by_model.items()},
+            features=None if features is None else features[keep],
+        )
+        yield output
+

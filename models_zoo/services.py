@@ -1,0 +1,390 @@
+"""Candidate proposal: planning chunks, claiming them, storing predictions, candidates and features.
+
+Flow: `plan_proposal` creates InferenceChunk rows for the (image, model) pairs that lack a
+prediction; `process_chunk` (inline or in a Celery task) claims one chunk with a conditional UPDATE,
+runs the ensemble and stores everything in one transaction, conditional on still holding the claim.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from annotation.models import CandidateLabel, Dataset, Image, LabelClass
+from models_zoo import ensemble
+from models_zoo.features import encode_vector
+from models_zoo.models import ChunkStatus, ImageFeature, InferenceChunk, Prediction
+from models_zoo.registry import ModelSpec, WeightKind, checkpoint_path, get_models, model_version
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+OPEN_STATUSES = (ChunkStatus.PENDING, ChunkStatus.RUNNING)
+
+
+class ProposalError(ValueError):
+    """Candidate proposal cannot run as asked; the message says why and what to do."""
+
+
+class ChunkBusy(Exception):
+    """Another worker holds the chunk's lease; try again after `retry_after` seconds."""
+
+    def __init__(self, chunk_id: int, retry_after: float):
+        super().__init__(f"chunk {chunk_id} is held by another worker for {retry_after:.0f}s more")
+        self.retry_after = retry_after
+
+
+@dataclass
+class ProposalPlan:
+    chunk_ids: list[int]  # chunks to queue: new ones and open ones that nobody holds
+    new_chunks: int
+    images_to_process: int
+    images_without_file: int
+
+
+@dataclass
+class ChunkOutcome:
+    chunk_id: int
+    processed: bool
+    images: int = 0
+    failed_images: list[int] = field(default_factory=list)
+    predictions_created: int = 0
+    candidates_created: int = 0
+    candidates_updated: int = 0
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def plan_proposal(
+    dataset: Dataset, model_names: list[str] | None = None, topk: int = 5, chunk_size: int | None = None
+) -> ProposalPlan:
+    """Create chunks for every image lacking a prediction (or the feature) of a requested model.
+
+    Images already in an open chunk for a model are not planned again; open chunks nobody holds
+    (pending, or running with an expired lease) are returned for queueing once more.
+    """
+    specs = get_models(model_names)
+    chunk_size = chunk_size or settings.RELABEL_CHUNK_SIZE
+    _check_arguments(specs, topk, chunk_size)
+    with transaction.atomic():
+        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+        image_ids = list(dataset.images.exclude(file="").order_by("id").values_list("id", flat=True))
+        without_file = dataset.images.filter(file="").count()
+        missing = _missing_models(dataset, image_ids, [s.name for s in specs], topk)
+        groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        for image_id in image_ids:
+            if missing[image_id]:
+                groups[tuple(s.name for s in specs if s.name in missing[image_id])].append(image_id)
+        new = [
+            InferenceChunk(dataset=dataset, model_names=list(names), topk=topk, image_ids=ids[i : i + chunk_size])
+            for names, ids in groups.items()
+            for i in range(0, len(ids), chunk_size)
+        ]
+        created = InferenceChunk.objects.bulk_create(new)
+        unclaimed = _unclaimed_chunks(dataset).exclude(pk__in=[c.pk for c in created])
+        chunk_ids = [c.pk for c in created] + list(unclaimed.values_list("pk", flat=True))
+    return ProposalPlan(
+        chunk_ids=chunk_ids,
+        new_chunks=len(created),
+        images_to_process=sum(len(c.image_ids) for c in InferenceChunk.objects.filter(pk__in=chunk_ids)),
+        images_without_file=without_file,
+    )
+
+
+def _check_arguments(specs: list[ModelSpec], topk: int, chunk_size: int) -> None:
+    if not specs:
+        raise ProposalError("no models to run")
+    if not 1 <= topk <= min(s.num_classes for s in specs):
+        raise ProposalError(f"--topk must be between 1 and the number of classes, got {topk}")
+    if chunk_size < 1:
+        raise ProposalError(f"chunk size must be positive, got {chunk_size}")
+    needed = max(s.num_classes for s in specs)
+    if LabelClass.objects.filter(index__lt=needed).count() < needed:
+        raise ProposalError(
+            f"the taxonomy has fewer than the models' {needed} classes: run `python manage.py load_taxonomy`"
+        )
+
+
+def _missing_models(dataset: Dataset, image_ids: list[int], names: list[str], topk: int) -> dict[int, set]:
+    """For each image, the requested models that still have to run on it."""
+    missing: dict[int, set] = {image_id: set(names) for image_id in image_ids}
+    predictions = Prediction.objects.filter(image__dataset=dataset, model_name__in=names)
+    for image_id, model_name, labels in predictions.values_list("image_id", "model_name", "labels"):
+        if image_id in missing and len(labels) >= topk:
+            missing[image_id].discard(model_name)
+    feature_model = settings.RELABEL_FEATURE_MODEL
+    if feature_model in names:
+        have = set(
+            ImageFeature.objects.filter(image__dataset=dataset, model_name=feature_model).values_list(
+                "image_id", flat=True
+            )
+        )
+        for image_id in image_ids:
+            if image_id not in have:
+                missing[image_id].add(feature_model)
+    for chunk in InferenceChunk.objects.filter(dataset=dataset, status__in=OPEN_STATUSES):
+        for image_id in chunk.image_ids:
+            if image_id in missing:
+                missing[image_id].difference_update(chunk.model_names)
+    return missing
+
+
+def _unclaimed_chunks(dataset: Dataset):
+    expired = Q(status=ChunkStatus.RUNNING, lease_until__lt=timezone.now())
+    return InferenceChunk.objects.filter(Q(status=ChunkStatus.PENDING) | expired, dataset=dataset).order_by("pk")
+
+
+def claim_chunk(chunk_id: int, worker: str) -> str:
+    """Claim a chunk for `worker` and return the claim token; ChunkBusy if someone holds it.
+
+    Returns "" when the chunk is already finished (done or failed): nothing to do.
+    """
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    claimable = Q(status=ChunkStatus.PENDING) | Q(status=ChunkStatus.RUNNING, lease_until__lt=now)
+    claimed = InferenceChunk.objects.filter(claimable, pk=chunk_id).update(
+        status=ChunkStatus.RUNNING,
+        claimed_by=worker[:255],
+        claim_token=token,
+        lease_until=now + _lease(),
+        attempts=F("attempts") + 1,
+    )
+    if claimed:
+        return token
+    chunk = InferenceChunk.objects.filter(pk=chunk_id).only("status", "lease_until").first()
+    if chunk is None or chunk.status not in OPEN_STATUSES:
+        return ""
+    wait = (chunk.lease_until - now).total_seconds() if chunk.lease_until else 1.0
+    raise ChunkBusy(chunk_id, max(wait, 1.0))
+
+
+def renew_lease(chunk_id: int, token: str) -> bool:
+    """Extend the lease while working; False means the claim was lost (lease expired and taken)."""
+    return bool(
+        InferenceChunk.objects.filter(pk=chunk_id, claim_token=token, status=ChunkStatus.RUNNING).update(
+            lease_until=timezone.now() + _lease()
+        )
+    )
+
+
+def release_chunk(chunk_id: int, token: str, error: str) -> None:
+    """Give a claimed chunk back after an error: pending again, or failed after MAX_ATTEMPTS."""
+    chunk = InferenceChunk.objects.filter(pk=chunk_id, claim_token=token).only("attempts").first()
+    if chunk is None:
+        return
+    final = chunk.attempts >= MAX_ATTEMPTS
+    InferenceChunk.objects.filter(pk=chunk_id, claim_token=token, status=ChunkStatus.RUNNING).update(
+        status=ChunkStatus.FAILED if final else ChunkStatus.PENDING,
+        error=error[:5000],
+        lease_until=None,
+        finished_at=timezone.now() if final else None,
+    )
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.RELABEL_CHUNK_LEASE_SECONDS)
+
+
+def process_chunk(
+    chunk_id: int, worker: str = "inline", progress: Callable[[int], None] | None = None, device: str = ""
+) -> ChunkOutcome:
+    """Claim the chunk, run its models on its images and store the results (idempotent)."""
+    token = claim_chunk(chunk_id, worker)
+    if not token:
+        return ChunkOutcome(chunk_id=chunk_id, processed=False)
+    try:
+        chunk = InferenceChunk.objects.get(pk=chunk_id)
+        results = _infer(chunk, token, progress, device or settings.RELABEL_INFERENCE_DEVICE)
+        return _store(chunk, token, results)
+    except Exception as exc:
+        release_chunk(chunk_id, token, f"{type(exc).__name__}: {exc}")
+        raise
+
+
+@dataclass
+class _Results:
+    versions: dict[str, str]
+    ranked: dict[int, dict[str, list[tuple[int, float]]]]  # image id → model → [(label, prob)]
+    features: dict[int, bytes]
+    feature_dim: int
+    failed: list[int]
+
+
+def _infer(chunk: InferenceChunk, token: str, progress: Callable[[int], None] | None, device: str) -> _Results:
+    from models_zoo import inference
+    from models_zoo.weights import get_loaded_model
+
+    config = inference.default_config(
+        device, settings.RELABEL_INFERENCE_BATCH_SIZE, settings.RELABEL_LOADER_WORKERS
+    )
+    models = [get_loaded_model(spec, config.device, config.channels_last) for spec in get_models(chunk.model_names)]
+    images = list(Image.objects.filter(pk__in=chunk.image_ids).exclude(file="").order_by("pk"))
+    feature_model = settings.RELABEL_FEATURE_MODEL if settings.RELABEL_FEATURE_MODEL in chunk.model_names else None
+    results = _Results({m.name: m.version for m in models}, defaultdict(dict), {}, 0, [])
+    paths = [image.file.path for image in images]
+    batches = inference.run_ensemble(
+        models, paths, config, chunk.topk, feature_model, settings.RELABEL_MAX_IMAGE_PIXELS
+    )
+    for batch in batches:
+        _collect(batch, images, results)
+        if not renew_lease(chunk.pk, token):
+            raise ChunkBusy(chunk.pk, 0)
+        if progress:
+            progress(len(batch.positions) + len(batch.failed))
+    return results
+
+
+def _collect(batch, images: list[Image], results: _Results) -> None:
+    results.failed.extend(images[p].pk for p in batch.failed)
+    for row, position in enumerate(batch.positions):
+        image_id = images[position].pk
+        for name, (labels, probs) in batch.topk.items():
+            results.ranked[image_id][name] = [
+                (int(label), float(prob)) for label, prob in zip(labels[row], probs[row], strict=True)
+            ]
+        if batch.features is not None:
+            results.features[image_id] = encode_vector(batch.features[row])
+            results.feature_dim = batch.features.shape[1]
+
+
+def _store(chunk: InferenceChunk, token: str, results: _Results) -> ChunkOutcome:
+    with transaction.atomic():
+        held = InferenceChunk.objects.select_for_update().filter(
+            pk=chunk.pk, claim_token=token, status=ChunkStatus.RUNNING
+        )
+        if not held.exists():
+            raise ChunkBusy(chunk.pk, 0)
+        predictions = store_predictions(results.ranked, results.versions)
+        store_features(results.features, results.feature_dim)
+        created, updated = store_candidates(results.ranked, chunk.topk)
+        held.update(
+            status=ChunkStatus.DONE,
+            lease_until=None,
+            error="",
+            failed_images=results.failed,
+            predictions_created=predictions,
+            candidates_created=created,
+            candidates_updated=updated,
+            finished_at=timezone.now(),
+        )
+    return ChunkOutcome(
+        chunk_id=chunk.pk,
+        processed=True,
+        images=len(results.ranked),
+        failed_images=results.failed,
+        predictions_created=predictions,
+        candidates_created=created,
+        candidates_updated=updated,
+    )
+
+
+def store_predictions(ranked: dict[int, dict[str, list[tuple[int, float]]]], versions: dict[str, str]) -> int:
+    """Write Prediction rows; an existing row is replaced only if it holds fewer labels. Returns #new."""
+    existing = {
+        (p.image_id, p.model_name): p
+        for p in Prediction.objects.filter(image_id__in=list(ranked), model_name__in=list(versions))
+    }
+    new, changed = [], []
+    for image_id, by_model in ranked.items():
+        for name, pairs in by_model.items():
+            labels = [label for label, _ in pairs]
+            probs = [ensemble.source(name, 0, prob)["prob"] for _, prob in pairs]
+            row = existing.get((image_id, name))
+            if row is None:
+                new.append(Prediction(image_id=image_id, model_name=name, model_version=versions[name],
+                                      labels=labels, probs=probs))
+            elif len(row.labels) < len(labels):
+                row.labels, row.probs, row.model_version = labels, probs, versions[name]
+                changed.append(row)
+    Prediction.objects.bulk_create(new, ignore_conflicts=True)
+    Prediction.objects.bulk_update(changed, ["labels", "probs", "model_version"])
+    return len(new)
+
+
+def store_features(vectors: dict[int, bytes], dim: int) -> None:
+    """Write the feature model's vectors (one row per image; existing rows are kept)."""
+    name = settings.RELABEL_FEATURE_MODEL
+    rows = [ImageFeature(image_id=i, model_name=name, dim=dim, vector=blob) for i, blob in vectors.items()]
+    ImageFeature.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def store_candidates(ranked: dict[int, dict[str, list[tuple[int, float]]]], topk: int) -> tuple[int, int]:
+    """Merge each image's top-k union (and original label) into CandidateLabel rows.
+
+    Returns (created, updated). Rows are never deleted: people may already have judged them.
+    """
+    label_pk = dict(LabelClass.objects.values_list("index", "pk"))
+    label_index = {pk: index for index, pk in label_pk.items()}
+    originals = dict(Image.objects.filter(pk__in=list(ranked)).values_list("pk", "original_label_id"))
+    existing = {
+        (c.image_id, c.label_id): c for c in CandidateLabel.objects.filter(image_id__in=list(ranked))
+    }
+    new, changed = [], []
+    for image_id, by_model in ranked.items():
+        original = label_index.get(originals.get(image_id))
+        for candidate in ensemble.union_topk(by_model, original, topk):
+            if candidate.label not in label_pk:
+                raise ProposalError(f"label {candidate.label} is not in the taxonomy: run load_taxonomy")
+            key = (image_id, label_pk[candidate.label])
+            row = existing.get(key)
+            if row is None:
+                new.append(CandidateLabel(image_id=image_id, label_id=key[1], is_original=candidate.is_original,
+                                          sources=list(candidate.sources)))
+                continue
+            merged = ensemble.merge_sources(row.sources, candidate.sources)
+            is_original = row.is_original or candidate.is_original
+            if merged != row.sources or is_original != row.is_original:
+                row.sources, row.is_original = merged, is_original
+                changed.append(row)
+    CandidateLabel.objects.bulk_create(new, ignore_conflicts=True)
+    CandidateLabel.objects.bulk_update(changed, ["sources", "is_original"])
+    return len(new), len(changed)
+
+
+@dataclass
+class ProposalSummary:
+    images: int
+    images_with_candidates: int
+    candidates: int
+    original_proposed: int  # images whose original label some model proposed
+    images_with_original: int
+    failed_images: list[int]
+    open_chunks: int
+
+
+def proposal_summary(dataset: Dataset, chunk_ids: Iterable[int] = ()) -> ProposalSummary:
+    """Counts for the command's summary: coverage of the original label by the models' union."""
+    candidates = CandidateLabel.objects.filter(image__dataset=dataset)
+    original_proposed = (
+        candidates.filter(is_original=True).exclude(sources=[]).values("image_id").distinct().count()
+    )
+    failed: list[int] = []
+    for chunk_failed in InferenceChunk.objects.filter(pk__in=list(chunk_ids)).values_list("failed_images", flat=True):
+        failed.extend(chunk_failed)
+    return ProposalSummary(
+        images=dataset.images.count(),
+        images_with_candidates=candidates.values("image_id").distinct().count(),
+        candidates=candidates.count(),
+        original_proposed=original_proposed,
+        images_with_original=dataset.images.exclude(original_label=None).count(),
+        failed_images=failed,
+        open_chunks=InferenceChunk.objects.filter(dataset=dataset, status__in=OPEN_STATUSES).count(),
+    )
+
+
+def check_weights(model_names: list[str] | None) -> None:
+    """Raise WeightsUnavailable (naming the package/file) if a model cannot load on this machine."""
+    for spec in get_models(model_names):
+        model_version(spec)
+        if spec.weights.kind != WeightKind.HUB:
+            checkpoint_path(spec)
