@@ -2,6 +2,16 @@ from django.contrib import admin
 from django.db.models import Avg, Count, QuerySet
 from django.http import HttpRequest
 
+from tasks.admin_actions import (
+    approve_assignments,
+    block_workers,
+    expire_batches,
+    publish_batches,
+    reject_assignments,
+    show_spent,
+    sync_batches,
+    unblock_workers,
+)
 from tasks.models import Assignment, Batch, GoldLabel, Hit, Worker
 from tasks.quality import majority_agreement, worker_stats
 
@@ -10,6 +20,7 @@ from tasks.quality import majority_agreement, worker_stats
 class WorkerAdmin(admin.ModelAdmin):
     list_display = ("__str__", "user", "blocked", "n_assignments", "gold_accuracy", "agreement")
     list_filter = ("provider", "blocked", "is_simulated")
+    actions = [block_workers, unblock_workers]
     search_fields = ("external_id", "user__username")
     readonly_fields = ("stats",)
 
@@ -44,6 +55,7 @@ class WorkerAdmin(admin.ModelAdmin):
 class BatchAdmin(admin.ModelAdmin):
     list_display = ("id", "dataset", "kind", "provider", "status", "reward", "assignments_per_hit", "created_at")
     list_filter = ("kind", "provider", "status")
+    actions = [publish_batches, sync_batches, expire_batches, show_spent]
     readonly_fields = ("key", "options")
 
 
@@ -58,6 +70,7 @@ class HitAdmin(admin.ModelAdmin):
 class AssignmentAdmin(admin.ModelAdmin):
     list_display = ("id", "hit", "worker", "status", "gold_accuracy", "flagged", "submitted_at")
     list_filter = ("status", "flagged")
+    actions = [approve_assignments, reject_assignments]
     search_fields = ("provider_assignment_id", "worker__external_id")
     raw_id_fields = ("hit", "worker")
 

@@ -1,3 +1,10 @@
 from django.urls import path
 
-urlpatterns: list = []
+from tasks import views
+
+app_name = "tasks"
+
+urlpatterns = [
+    path("link/<int:batch_id>/start/", views.link_start, name="link-start"),
+    path("mturk/externalSubmit", views.link_done, name="link-done"),
+]

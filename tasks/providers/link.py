@@ -7,14 +7,17 @@ from the platform's CSV export (`link_reconcile`).
 
 import csv
 import secrets
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from io import StringIO
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q
 
-from tasks.models import Assignment, Batch, Hit
+from tasks.models import Assignment, Batch, Hit, Provider, Worker
 from tasks.providers.base import DEFAULT_REJECT_FEEDBACK, CrowdProvider, ProviderError, SyncReport
 from tasks.transitions import AssignmentStatus
 
@@ -115,3 +118,53 @@ class LinkProvider(CrowdProvider):
             else:
                 self.approve(assignment)
                 report.approved.append(participant)
+
+
+def start(batch: Batch, participant: str) -> Assignment:
+    """The participant's assignment in this batch: their unfinished one, else one on a HIT that needs answers."""
+    if not participant or len(participant) > 128:
+        raise ProviderError("the study link lacks the participant id: check the URL parameters on the platform")
+    if batch.provider != Provider.LINK or batch.status not in (Batch.Status.PUBLISHING, Batch.Status.PUBLISHED):
+        raise ProviderError("this study is not open")
+    worker, _ = Worker.objects.get_or_create(provider=Provider.LINK, external_id=participant)
+    if worker.blocked:
+        raise ProviderError("you can no longer take part in this study")
+    mine = Assignment.objects.filter(hit__batch=batch, worker=worker, status=AssignmentStatus.ACCEPTED).first()
+    if mine is not None:
+        return mine
+    with transaction.atomic():
+        open_hits = (
+            Hit.objects.select_for_update().filter(batch=batch, status=Hit.Status.PUBLISHED)
+            .exclude(assignments__worker=worker)
+            .annotate(taken=Count("assignments", filter=~Q(assignments__status=AssignmentStatus.ABANDONED)))
+            .filter(taken__lt=batch.assignments_per_hit).order_by("taken", "pk")
+        )
+        hit = open_hits.first()
+        if hit is None:
+            raise ProviderError("all the work of this study is taken: return the study on the platform")
+        return Assignment.objects.create(hit=hit, worker=worker, provider_assignment_id=f"L{uuid.uuid4().hex.upper()}")
+
+
+def hit_url(assignment: Assignment) -> str:
+    """The HIT page with MTurk-style parameters; the page hands back to our /mturk/externalSubmit."""
+    base = settings.RELABEL_PUBLIC_BASE_URL.rstrip("/")
+    query = urlencode({
+        "assignmentId": assignment.provider_assignment_id, "hitId": assignment.hit_id,
+        "workerId": assignment.worker.external_id, "turkSubmitTo": base,
+    })
+    return f"/hit/{assignment.hit_id}/?{query}"
+
+
+def finish(provider_assignment_id: str) -> tuple[Batch, str]:
+    """After submission: the batch and where to send the participant (the platform's completion URL)."""
+    assignment = (
+        Assignment.objects.select_related("hit__batch").filter(
+            provider_assignment_id=provider_assignment_id, hit__batch__provider=Provider.LINK,
+        ).first()
+    )
+    if assignment is None or assignment.status == AssignmentStatus.ACCEPTED:
+        raise ProviderError("this work has not been submitted yet: go back and press Submit")
+    batch = assignment.hit.batch
+    code = completion_code(batch)
+    template = batch.options.get("link_completion_url", "https://app.prolific.com/submissions/complete?cc={code}")
+    return batch, template.replace("{code}", code)

@@ -1,0 +1,118 @@
+"""Admin actions for the crowd operations (publish, sync, expire, approve, reject, block); thin over services."""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from tasks import services
+from tasks.models import Assignment, Batch, Provider, Worker
+from tasks.mturk import MTurkError
+from tasks.providers import ProviderError, get_provider
+from tasks.providers.base import DEFAULT_REJECT_FEEDBACK
+from tasks.transitions import TransitionError
+
+FAILURES = (ProviderError, MTurkError, TransitionError)
+
+
+def _report(modeladmin: admin.ModelAdmin, request: HttpRequest, done: int, errors: list[str], what: str) -> None:
+    modeladmin.message_user(request, f"{done} {what}.", messages.SUCCESS if not errors else messages.WARNING)
+    for error in errors:
+        modeladmin.message_user(request, error, messages.ERROR)
+
+
+@admin.action(description="Publish (on the batch's provider; production only from the command line)")
+def publish_batches(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
+    done, errors = 0, []
+    for batch in queryset:
+        if batch.provider == Provider.MTURK:
+            errors.append(f"batch {batch.pk}: publish to production with `manage.py publish_hits --production`")
+            continue
+        try:
+            done += services.publish_batch(batch, get_provider(batch.provider)).created
+        except FAILURES as exc:
+            errors.append(f"batch {batch.pk}: {exc}")
+    _report(modeladmin, request, done, errors, "HITs published")
+
+
+@admin.action(description="Sync assignments (approve what passes QC, reject what fails)")
+def sync_batches(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
+    errors, approved, rejected = [], 0, 0
+    for batch in queryset:
+        try:
+            report = services.sync_batch(batch)
+        except FAILURES as exc:
+            errors.append(f"batch {batch.pk}: {exc}")
+            continue
+        approved, rejected = approved + report.approved, rejected + report.rejected
+        errors += [f"batch {batch.pk}: {i} submitted with no stored answer" for i in report.missing_answer]
+        errors += [f"batch {batch.pk}: {error}" for error in report.errors]
+    _report(modeladmin, request, approved, errors, f"assignments approved, {rejected} rejected")
+
+
+@admin.action(description="Expire (no new work is accepted)")
+def expire_batches(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
+    done, errors = 0, []
+    for batch in queryset:
+        try:
+            done += get_provider(batch.provider).expire(batch)
+        except FAILURES as exc:
+            errors.append(f"batch {batch.pk}: {exc}")
+    _report(modeladmin, request, done, errors, "HITs expired")
+
+
+@admin.action(description="Show the cost spent so far")
+def show_spent(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
+    for batch in queryset:
+        cost = services.spent_cost(batch)
+        modeladmin.message_user(request, f"batch {batch.pk}: ${cost.total} ({cost.approved} approved; rewards "
+                                         f"${cost.rewards}, bonuses ${cost.bonuses}, fees ${cost.fees})")
+
+
+def _review(queryset: QuerySet[Assignment], approve: bool) -> tuple[int, list[str]]:
+    done, errors = 0, []
+    for assignment in queryset.select_related("hit__batch", "worker"):
+        provider = get_provider(assignment.hit.batch.provider)
+        try:
+            if approve:
+                provider.approve(assignment)
+            else:
+                provider.reject(assignment, DEFAULT_REJECT_FEEDBACK)
+            done += 1
+        except FAILURES as exc:
+            errors.append(f"assignment {assignment.pk}: {exc}")
+    return done, errors
+
+
+@admin.action(description="Approve (pay) submitted assignments")
+def approve_assignments(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Assignment]) -> None:
+    _report(modeladmin, request, *_review(queryset, approve=True), "assignments approved")
+
+
+@admin.action(description="Reject submitted assignments (standard quality-control feedback)")
+def reject_assignments(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Assignment]) -> None:
+    _report(modeladmin, request, *_review(queryset, approve=False), "assignments rejected")
+
+
+def _toggle_block(queryset: QuerySet[Worker], block: bool) -> tuple[int, list[str]]:
+    done, errors = 0, []
+    for worker in queryset:
+        provider = get_provider(worker.provider if worker.provider in Provider.values else Provider.LOCAL)
+        try:
+            if block:
+                provider.block(worker, "blocked by the requester for low-quality work")
+            else:
+                provider.unblock(worker)
+            done += 1
+        except FAILURES as exc:
+            errors.append(f"worker {worker.pk}: {exc}")
+    return done, errors
+
+
+@admin.action(description="Block workers")
+def block_workers(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Worker]) -> None:
+    _report(modeladmin, request, *_toggle_block(queryset, block=True), "workers blocked")
+
+
+@admin.action(description="Unblock workers")
+def unblock_workers(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Worker]) -> None:
+    _report(modeladmin, request, *_toggle_block(queryset, block=False), "workers unblocked")
