@@ -10,7 +10,9 @@ from collections.abc import Mapping
 
 from django.db import IntegrityError, transaction
 
-from annotation.models import ClassifyResponse, ContainsJudgment, LabelClass
+from annotation.label1000 import AnswerError
+from annotation.label1000 import store_answers as store_label1000
+from annotation.models import ClassifyResponse, ContainsJudgment, Label1000Response, LabelClass
 from tasks.models import Assignment, HitItem, Provider, TaskKind
 from tasks.quality import score_assignment
 from tasks.signing import TokenError, read_token
@@ -90,6 +92,8 @@ def result_body(assignment: Assignment) -> dict:
     """The answer to a successful submission; the same for every replay."""
     if assignment.hit.batch.kind == TaskKind.CLASSIFY:
         stored = ClassifyResponse.objects.filter(assignment=assignment).count()
+    elif assignment.hit.batch.kind == TaskKind.LABEL1000:
+        stored = Label1000Response.objects.filter(assignment=assignment).count()
     else:
         stored = ContainsJudgment.objects.filter(assignment=assignment).count()
     local = assignment.hit.batch.provider == Provider.LOCAL
@@ -103,6 +107,11 @@ def _store(assignment: Assignment, payload: Mapping) -> None:
         _store_contains(assignment, payload.get("selected"))
     elif kind == TaskKind.CLASSIFY:
         _store_classify(assignment, payload.get("answers"))
+    elif kind == TaskKind.LABEL1000:
+        try:
+            store_label1000(assignment, payload.get("answers"))
+        except AnswerError as exc:
+            raise SubmissionError(str(exc)) from exc
     else:
         raise SubmissionError(f"{kind} HITs are not submitted here", status=400)
 

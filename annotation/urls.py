@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotation import views
+from annotation import label1000_views, views
 
 app_name = "annotation"
 
@@ -9,4 +9,6 @@ urlpatterns = [
     path("hit/<int:hit_id>/submit/", views.hit_submit, name="hit-submit"),
     path("annotate/", views.annotate, name="annotate"),
     path("batch/<int:batch_id>/preview/", views.batch_preview, name="batch-preview"),
+    path("hit/<int:hit_id>/exemplar/<str:wnid>/<int:position>/", label1000_views.exemplar,
+         name="label1000-exemplar"),
 ]

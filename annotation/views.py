@@ -13,6 +13,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation.hit_pages import VisitError, allowed_worker_origins, next_local_hit, resolve_visit
+from annotation.label1000_views import TEMPLATE as LABEL1000_TEMPLATE
+from annotation.label1000_views import label1000_context
 from annotation.models import LabelClass
 from annotation.submission import MAX_BODY_BYTES, SubmissionError, parse_body, submit
 from tasks.models import Batch, Hit, HitItem, TaskKind
@@ -38,7 +40,7 @@ def _error_page(request: HttpRequest, detail: str, status: int) -> HttpResponse:
 def hit_page(request: HttpRequest, hit_id: int) -> HttpResponse:
     """The HIT for a worker, or a read-only preview (see annotation.hit_pages for who gets what)."""
     hit = get_object_or_404(Hit.objects.select_related("batch", "label"), pk=hit_id)
-    if hit.batch.kind not in (TaskKind.CONTAINS, TaskKind.CLASSIFY):
+    if hit.batch.kind not in (TaskKind.CONTAINS, TaskKind.CLASSIFY, TaskKind.LABEL1000):
         raise Http404("no page for this kind of HIT")
     try:
         visit = resolve_visit(hit, request.GET.dict(), request.user)
@@ -63,6 +65,9 @@ def hit_page(request: HttpRequest, hit_id: int) -> HttpResponse:
     if hit.batch.kind == TaskKind.CLASSIFY:
         context["classify_items"] = _classify_items(items)
         template = "annotation/hit_classify.html"
+    elif hit.batch.kind == TaskKind.LABEL1000:
+        context.update(label1000_context(hit, items))
+        template = LABEL1000_TEMPLATE
     else:
         context["label"] = hit.label
         template = "annotation/hit_contains.html"

@@ -148,6 +148,9 @@ RELABEL_THUMBNAIL_SIZE = env_int("RELABEL_THUMBNAIL_SIZE", 256)
 RELABEL_SAMPLES_DIR = Path(
     env_str("RELABEL_SAMPLES_DIR", str(BASE_DIR.parent / "shared" / "datasets" / "imagenet-samples"))
 )
+# 1000-way labeling: optional folder of example images per class (`<wnid>*.JPEG` or `<wnid>/`), e.g.
+# ../shared/datasets/imagenet-samples; empty: examples come from the dataset's own images.
+RELABEL_EXEMPLAR_DIR = env_str("RELABEL_EXEMPLAR_DIR", "")
 RELABEL_PUBLIC_BASE_URL = env_str("RELABEL_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 RELABEL_WORKER_ID_SALT = env_str("RELABEL_WORKER_ID_SALT", SECRET_KEY)
 RELABEL_GOLD_MIN_ACCURACY = env_float("RELABEL_GOLD_MIN_ACCURACY", 0.75)

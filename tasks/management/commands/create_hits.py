@@ -3,6 +3,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotation.models import Dataset
+from tasks import builders_label1000
 from tasks.builders import (
     BuildError,
     BuildResult,
@@ -26,7 +27,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dataset", required=True)
-        parser.add_argument("--task", required=True, choices=[TaskKind.CONTAINS, TaskKind.CLASSIFY])
+        parser.add_argument("--task", required=True, choices=[TaskKind.CONTAINS, TaskKind.CLASSIFY, TaskKind.LABEL1000])
         parser.add_argument("--assignments", type=int, default=9, help="workers per HIT")
         parser.add_argument("--reward", default="0.10", help="dollars per assignment")
         parser.add_argument("--provider", default=Provider.LOCAL,
@@ -42,7 +43,8 @@ class Command(BaseCommand):
                             help="CLASSIFY: offer labels with SF >= ratio x SF(original label)")
         parser.add_argument("--min-workers", type=int, default=5,
                             help="CLASSIFY: images judged by fewer CONTAINS workers are 'amb'")
-        parser.add_argument("--per-hit", type=int, default=10, help="CLASSIFY: images per HIT")
+        parser.add_argument("--per-hit", type=int, default=10, help="CLASSIFY, LABEL1000: images per HIT")
+        builders_label1000.add_arguments(parser)
 
     def handle(self, *args, **opts) -> None:
         dataset = Dataset.objects.filter(name=opts["dataset"]).first()
@@ -66,6 +68,8 @@ class Command(BaseCommand):
             "assignments": opts["assignments"], "reward": _decimal(opts["reward"]),
             "provider": opts["provider"], "seed": opts["seed"], "name": opts["name"],
         }
+        if opts["task"] == TaskKind.LABEL1000:
+            return builders_label1000.build_label1000_batch(dataset, builders_label1000.options_from(opts, common))
         if opts["task"] == TaskKind.CONTAINS:
             options = ContainsOptions(grid=opts["grid"], gold=opts["gold"], negatives=opts["negatives"], **common)
             return build_contains_batch(dataset, options)
