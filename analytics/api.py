@@ -13,7 +13,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, permissions, viewsets
-from rest_framework.authentication import TokenAuthentication
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -39,6 +39,9 @@ class ScopedTokenAuthentication(TokenAuthentication):
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
         ApiToken.objects.filter(pk=scoped.pk).update(last_used_at=timezone.now())
         return scoped.user, scoped
+
+
+AUTHENTICATION = [ScopedTokenAuthentication, SessionAuthentication]
 
 
 def readable_datasets(request: Request) -> QuerySet[Dataset]:
@@ -105,6 +108,7 @@ def sf_at_most(qs: QuerySet, value: str) -> QuerySet:
 class DatasetScopedViewSet(viewsets.ReadOnlyModelViewSet):
     """A read-only list/detail restricted to readable datasets, with an allow-list of filters."""
 
+    authentication_classes = AUTHENTICATION
     permission_classes = [CanReadSomeDataset]
     pagination_class = IdCursorPagination
     dataset_field = "image__dataset"
@@ -163,6 +167,7 @@ class LabelClassViewSet(viewsets.ReadOnlyModelViewSet):
     """The taxonomy (shared by all datasets): readable by anyone who can read some dataset."""
 
     serializer_class = serializers.LabelClassSerializer
+    authentication_classes = AUTHENTICATION
     permission_classes = [CanReadSomeDataset]
     pagination_class = IdCursorPagination
     lookup_field = "index"
@@ -275,6 +280,7 @@ class WorkerViewSet(DatasetScopedViewSet):
 class ExportView(APIView):
     """GET /api/v1/datasets/<name>/export/<what>.<jsonl|csv>: the whole dataset, streamed."""
 
+    authentication_classes = AUTHENTICATION
     permission_classes = [CanReadSomeDataset]
 
     @extend_schema(
