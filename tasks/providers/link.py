@@ -133,8 +133,9 @@ def start(batch: Batch, participant: str) -> Assignment:
     if mine is not None:
         return mine
     with transaction.atomic():
+        Batch.objects.select_for_update().get(pk=batch.pk)  # one participant placed at a time
         open_hits = (
-            Hit.objects.select_for_update().filter(batch=batch, status=Hit.Status.PUBLISHED)
+            Hit.objects.filter(batch=batch, status=Hit.Status.PUBLISHED)
             .exclude(assignments__worker=worker)
             .annotate(taken=Count("assignments", filter=~Q(assignments__status=AssignmentStatus.ABANDONED)))
             .filter(taken__lt=batch.assignments_per_hit).order_by("taken", "pk")
