@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from annotation.models import CandidateLabel, Dataset, Image, LabelClass
 from models_zoo import ensemble
-from models_zoo.features import encode_vector
+from models_zoo.features import decode_vectors, encode_vector, nearest_neighbours
 from models_zoo.models import ChunkStatus, ImageFeature, InferenceChunk, Prediction
 from models_zoo.registry import ModelSpec, WeightKind, checkpoint_path, get_models, model_version
 
@@ -388,3 +388,22 @@ def check_weights(model_names: list[str] | None) -> None:
         model_version(spec)
         if spec.weights.kind != WeightKind.HUB:
             checkpoint_path(spec)
+
+
+def similar_images(image: Image, k: int = 10, model_name: str | None = None) -> list[tuple[int, float]]:
+    """The k images of the same dataset whose stored features are closest to `image`'s.
+
+    Returns (image id, cosine similarity), best first; [] when the image has no stored feature.
+    """
+    name = model_name or settings.RELABEL_FEATURE_MODEL
+    rows = list(
+        ImageFeature.objects.filter(image__dataset_id=image.dataset_id, model_name=name)
+        .order_by("image_id")
+        .values_list("image_id", "dim", "vector")
+    )
+    ids = [image_id for image_id, _, _ in rows]
+    if image.pk not in ids:
+        return []
+    vectors = decode_vectors([vector for _, _, vector in rows], rows[0][1])
+    row = ids.index(image.pk)
+    return [(ids[i], score) for i, score in nearest_neighbours(vectors[row], vectors, k, exclude=row)]
