@@ -11,8 +11,10 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from itertools import groupby, islice
 
-from analytics.models import ClassifyResult, SelectionFrequency
-from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Dataset
+from django.db import connection
+
+from analytics.models import ClassifyResult, ImageCategory, SelectionFrequency
+from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
 from tasks.privacy import public_worker_id
 
 CHUNK = 20_000
@@ -37,7 +39,7 @@ class WorkerIds:
 
 def _sf_rows(dataset: Dataset, raw: bool) -> tuple[list[str], Iterator[tuple]]:
     rows = (
-        SelectionFrequency.objects.filter(image__dataset=dataset).order_by("image_id", "label__index")
+        SelectionFrequency.objects.filter(image__dataset=dataset).order_by("image_id", "label_id")
         .values_list("image__external_id", "label__index", "n_selected", "n_shown").iterator(chunk_size=CHUNK)
     )
     return ["image", "label", "n_selected", "n_shown", "sf"], (
@@ -97,12 +99,22 @@ def _candidate_rows(dataset: Dataset, raw: bool) -> tuple[list[str], Iterator[tu
     return ["image", "original_label", "candidates"], grouped
 
 
+def _category_rows(dataset: Dataset, raw: bool) -> tuple[list[str], Iterator[tuple]]:
+    rows = (
+        ImageCategory.objects.filter(image__dataset=dataset).order_by("image_id")
+        .values_list("image__external_id", "image__original_label__index", "category", "labels")
+        .iterator(chunk_size=CHUNK)
+    )
+    return ["image", "original_label", "category", "labels"], rows
+
+
 EXPORTS: dict[str, Callable[[Dataset, bool], tuple[list[str], Iterator[tuple]]]] = {
     "candidates": _candidate_rows,
     "sf": _sf_rows,
     "classify": _classify_rows,
     "contains": _contains_rows,
     "classify_responses": _classify_response_rows,
+    "categories": _category_rows,
 }
 
 
@@ -154,7 +166,51 @@ def _jsonl_blocks(columns: list[str], rows: Iterator[tuple]) -> Iterator[str]:
         yield block
 
 
+SF_COPY_COLUMNS = {
+    "csv": "i.external_id AS image, l.index AS label, sf.n_selected, sf.n_shown, {sf} AS sf",
+    "jsonl": "json_build_object('image', i.external_id, 'label', l.index, 'n_selected', sf.n_selected, "
+             "'n_shown', sf.n_shown, 'sf', {sf})::text",
+}
+SF_COPY_OPTIONS = {
+    "csv": "FORMAT csv, HEADER",
+    # JSON never contains raw control characters, so these quote/delimiter bytes leave each line as is.
+    "jsonl": "FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'",
+}
+COPY_BLOCK_BYTES = 1 << 20
+
+
+def _pg_copy_sf(dataset: Dataset, fmt: str) -> Iterator[str]:
+    """The SF export produced by PostgreSQL itself (COPY ... TO STDOUT): no Python work per row."""
+    sf_table, image_table, label_table = (
+        connection.ops.quote_name(model._meta.db_table) for model in (SelectionFrequency, Image, LabelClass)
+    )
+    value = "CASE WHEN sf.n_shown > 0 THEN round(sf.n_selected::numeric / sf.n_shown, 4)::float8 ELSE 0 END"
+    query = (
+        f"SELECT {SF_COPY_COLUMNS[fmt].format(sf=value)} FROM {sf_table} sf "  # noqa: S608 - no user input
+        f"JOIN {image_table} i ON i.id = sf.image_id JOIN {label_table} l ON l.id = sf.label_id "
+        f"WHERE i.dataset_id = {int(dataset.pk)} ORDER BY sf.image_id, sf.label_id"
+    )
+    statement = f"COPY ({query}) TO STDOUT WITH ({SF_COPY_OPTIONS[fmt]})"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        parts: list[bytes] = []
+        size = 0
+        for data in copy:
+            parts.append(bytes(data))
+            size += len(data)
+            if size >= COPY_BLOCK_BYTES:
+                yield b"".join(parts).decode()
+                parts, size = [], 0
+        if parts:
+            yield b"".join(parts).decode()
+
+
 def stream(dataset: Dataset, what: str, fmt: str, raw_worker_ids: bool = False) -> Iterator[str]:
-    """Text blocks of the whole export; `what` in EXPORTS, `fmt` in FORMATS."""
+    """Text blocks of the whole export; `what` in EXPORTS, `fmt` in FORMATS.
+
+    On PostgreSQL the SF export (the largest table) is written by COPY; elsewhere, and for the other
+    tables (worker ids are hashed in Python), rows stream through values_list().iterator().
+    """
+    if what == "sf" and connection.vendor == "postgresql":
+        return _pg_copy_sf(dataset, fmt)
     columns, rows = EXPORTS[what](dataset, raw_worker_ids)
     return _csv_blocks(columns, rows) if fmt == "csv" else _jsonl_blocks(columns, rows)
