@@ -14,6 +14,7 @@ from itertools import groupby, islice
 from django.db import connection
 
 from analytics.models import ClassifyResult, ImageCategory, SelectionFrequency
+from annotation.label1000 import export_table as label1000_export_table
 from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
 from tasks.privacy import public_worker_id
 
@@ -115,6 +116,7 @@ EXPORTS: dict[str, Callable[[Dataset, bool], tuple[list[str], Iterator[tuple]]]]
     "contains": _contains_rows,
     "classify_responses": _classify_response_rows,
     "categories": _category_rows,
+    "label1000_responses": lambda dataset, raw: label1000_export_table(dataset.pk, WorkerIds(raw)),
 }
 
 

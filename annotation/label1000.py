@@ -7,7 +7,7 @@ those paths, and siblings are visited in (name, wnid) order so the sequence is d
 """
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from annotation.models import Image, Label1000Response, LabelClass
@@ -163,7 +163,7 @@ def item_list(batch: Batch, items: Sequence[HitItem], image_url: Callable[[Image
 # --- answers --------------------------------------------------------------------------------------
 
 
-def _labels(value: object, image: int, valid: set[int]) -> list[int]:
+def _labels(value: object, image: object, valid: set[int]) -> list[int]:
     if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         raise AnswerError(f"image {image}: 'labels' must be a list of class indices")
     if not 1 <= len(value) <= MAX_LABELS:
@@ -176,7 +176,7 @@ def _labels(value: object, image: int, valid: set[int]) -> list[int]:
     return list(value)
 
 
-def _seconds(value: object, image: int) -> float:
+def _seconds(value: object, image: object) -> float:
     if value is None:
         return 0.0
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
@@ -224,29 +224,24 @@ def store_answers(assignment: Assignment, answers: object) -> int:
 # --- files ----------------------------------------------------------------------------------------
 
 
-def export_rows(dataset_id: int) -> Iterable[dict]:
-    """One JSON-ready dict per stored response of the dataset (the label1000 JSON Lines format)."""
+def export_table(dataset_id: int, worker: Callable[[str], str]) -> tuple[list[str], Iterator[tuple]]:
+    """Columns and rows of the label1000 responses export (the import format); `worker` maps worker ids."""
     rows = (
-        Label1000Response.objects.filter(image__dataset_id=dataset_id)
-        .select_related("image__original_label", "assignment__worker")
-        .order_by("image_id", "id")
+        Label1000Response.objects.filter(image__dataset_id=dataset_id).order_by("id")
+        .values_list("image__external_id", "image__original_label__index", "assignment__worker__external_id",
+                     "labels", "practice", "seconds_spent")
+        .iterator(chunk_size=5000)
     )
-    for response in rows.iterator(chunk_size=2000):
-        image = response.image
-        yield {
-            "image": image.external_id,
-            "original_label": image.original_label.index if image.original_label else None,
-            "worker": response.assignment.worker.external_id,
-            "labels": response.labels,
-            "practice": response.practice,
-            "seconds": round(response.seconds_spent, 3),
-        }
+    columns = ["image", "original_label", "worker", "labels", "practice", "seconds"]
+    return columns, ((image, original, worker(w), labels, practice, round(seconds, 3))
+                     for image, original, w, labels, practice, seconds in rows)
 
 
-def response_from_line(line: Mapping, image: Image, valid: set[int]) -> tuple[list[int], bool, float]:
+def response_from_line(line: Mapping, valid: set[int]) -> tuple[list[int], bool, float]:
     """The (labels, practice, seconds) of one imported JSON line, checked like a submission."""
-    labels = _labels(line.get("labels"), image.pk, valid)
+    image = line.get("image")
+    labels = _labels(line.get("labels"), image, valid)
     practice = line.get("practice", False)
     if not isinstance(practice, bool):
-        raise AnswerError(f"image {image.external_id}: 'practice' must be true or false")
-    return labels, practice, _seconds(line.get("seconds"), image.pk)
+        raise AnswerError(f"image {image}: 'practice' must be true or false")
+    return labels, practice, _seconds(line.get("seconds"), image)

@@ -1,0 +1,108 @@
+"""Import 1000-way answers gathered elsewhere (JSON Lines), the same way as the other kinds.
+
+One line per answer: {"image": "<external_id>", "worker": "A1", "labels": [325, 322], "original_label": 325,
+"practice": false, "seconds": 12.5}; labels are taxonomy indices or wnids, best first, at most 5.
+The batch, HIT, worker and assignment bookkeeping is annotation.response_import's: one batch per
+file (keyed by its sha256), approved assignments, bulk inserts that ignore what is already there.
+"""
+
+import json
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+from django.db import transaction
+
+from annotation.label1000 import MAX_LABELS, AnswerError, response_from_line
+from annotation.models import Dataset, Label1000Response
+from annotation.response_import import (
+    CHUNK_LINES,
+    ImportReport,
+    LineError,
+    ResponseImportError,
+    _import_batch,
+    _Labels,
+    _Line,
+    _numbered_lines,
+    _text,
+    _Writer,
+    file_sha256,
+)
+from tasks.models import TaskKind
+
+
+@dataclass
+class _AnswerLine(_Line):
+    practice: bool = False
+    seconds: float = 0.0
+
+
+def parse_line(number: int, text: str, labels: _Labels) -> _AnswerLine:
+    """One checked line, or LineError saying what is wrong."""
+    try:
+        record = json.loads(text)
+    except ValueError as exc:
+        raise LineError(f"not JSON ({exc.msg})") from exc
+    if not isinstance(record, dict):
+        raise LineError("not a JSON object")
+    original = record.get("original_label")
+    raw = record.get("labels")
+    if not isinstance(raw, list) or len(raw) > MAX_LABELS:
+        raise LineError(f"'labels' must be a list of at most {MAX_LABELS} labels")
+    indices = [labels.index(value, "label") for value in raw]
+    try:
+        chosen, practice, seconds = response_from_line({**record, "labels": indices}, set(labels.pk_by_index))
+    except AnswerError as exc:
+        raise LineError(str(exc)) from exc
+    return _AnswerLine(number, _text(record, "image"), _text(record, "worker"),
+                       None if original is None else labels.index(original, "original_label"),
+                       selected=chosen, practice=practice, seconds=seconds)
+
+
+class _AnswerWriter(_Writer):
+    def count(self) -> int:
+        return Label1000Response.objects.filter(assignment__hit__batch=self.batch).count()
+
+    def write(self, lines: list[_AnswerLine]) -> None:
+        images = self._images(lines)
+        known = [line for line in lines if line.image in images]
+        for line in lines:
+            if line.image not in images:
+                self.report.error(line.number, f"unknown image {line.image!r} in dataset {self.dataset.name!r} "
+                                               "(use --create-missing-images to create it without a file)")
+        if not known:
+            return
+        assignments = self._assignments(known)
+        Label1000Response.objects.bulk_create([
+            Label1000Response(assignment_id=assignments[None, line.worker], image_id=images[line.image],
+                              labels=line.selected, practice=line.practice, seconds_spent=line.seconds)
+            for line in known
+        ], batch_size=CHUNK_LINES, ignore_conflicts=True)
+
+
+def import_label1000(dataset: Dataset, path: Path, task: str = TaskKind.LABEL1000,
+                     create_missing_images: bool = False) -> ImportReport:
+    """Import a JSONL file of 1000-way answers into `dataset` (idempotent per file)."""
+    try:
+        sha = file_sha256(path)
+    except OSError as exc:
+        raise ResponseImportError(f"cannot read {path}: {exc}") from exc
+    report = ImportReport()
+    labels = _Labels()
+    with transaction.atomic():
+        writer = _AnswerWriter(dataset, _import_batch(dataset, TaskKind.LABEL1000, path, sha), labels,
+                               create_missing_images, report)
+        before = writer.count()
+        lines = _numbered_lines(path)
+        while chunk := list(islice(lines, CHUNK_LINES)):
+            report.lines += len(chunk)
+            parsed = []
+            for number, text in chunk:
+                try:
+                    parsed.append(parse_line(number, text, labels))
+                except LineError as exc:
+                    report.error(number, str(exc))
+            writer.write(parsed)
+        report.imported = writer.count() - before
+    report.duplicates = report.lines - report.error_count - report.imported
+    return report
