@@ -5,13 +5,27 @@ from django.db import models
 
 
 class SelectionFrequency(models.Model):
-    image = models.ForeignKey("annotation.Image", on_delete=models.CASCADE, related_name="selection_frequencies")
-    label = models.ForeignKey("annotation.LabelClass", on_delete=models.PROTECT, related_name="+")
+    """n_selected of n_shown accepted workers selected the image for the label (CONTAINS).
+
+    A derived table, rebuilt per dataset by one INSERT ... SELECT from judgments whose foreign keys
+    are already enforced; its own foreign keys are therefore not database constraints (that would
+    cost two trigger checks per row, a million pairs per rebuild) and Django handles the cascade.
+    The image index is the leading column of the unique (image, label) index.
+    """
+
+    image = models.ForeignKey(
+        "annotation.Image", on_delete=models.CASCADE, related_name="selection_frequencies",
+        db_constraint=False, db_index=False,
+    )
+    label = models.ForeignKey("annotation.LabelClass", on_delete=models.PROTECT, related_name="+", db_constraint=False)
     n_selected = models.PositiveIntegerField()
     n_shown = models.PositiveIntegerField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["image", "label"], name="unique_sf")]
+
+    def __str__(self) -> str:
+        return f"SF {self.image_id}/{self.label_id} = {self.n_selected}/{self.n_shown}"
 
     @property
     def sf(self) -> float:
@@ -28,6 +42,9 @@ class ClassifyResult(models.Model):
     main_object = models.PositiveIntegerField()
     original_object = models.IntegerField(null=True, blank=True)
     original_object_main_share = models.FloatField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"CLASSIFY result of image {self.image_id}"
 
 
 class ImageCategory(models.Model):
@@ -47,6 +64,9 @@ class ImageCategory(models.Model):
     labels = models.JSONField(default=list)
     sf_ratio = models.FloatField()
     min_workers = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"image {self.image_id}: {self.category}"
 
 
 class JobRun(models.Model):

@@ -35,22 +35,44 @@ def counted_classify_responses(dataset: Dataset) -> QuerySet:
     )
 
 
-@transaction.atomic
-def aggregate_selection_frequencies(dataset: Dataset) -> int:
-    """Replace the dataset's SelectionFrequency rows by fresh counts; returns the number of pairs."""
+def _sf_counts_sql(dataset: Dataset) -> tuple[str, tuple]:
+    """SELECT image_id, label_id, n_selected, n_shown: one GROUP BY with a FILTER over counted judgments.
+
+    The dataset is found through the assignment's batch (a judgment's image always belongs to the
+    dataset of its batch), which spares a join of every judgment with its image.
+    """
     counts = (
-        counted_judgments(dataset)
+        ContainsJudgment.objects.filter(
+            assignment__hit__batch__dataset=dataset,
+            assignment__status__in=COUNTED_STATUSES, assignment__flagged=False,
+        )
         .values("image_id", "label_id")
         .annotate(n_selected=Count("id", filter=Q(selected=True)), n_shown=Count("*"))
         .values_list("image_id", "label_id", "n_selected", "n_shown")
         .order_by()
     )
-    sql, params = counts.query.sql_with_params()
+    return counts.query.sql_with_params()
+
+
+@transaction.atomic
+def aggregate_selection_frequencies(dataset: Dataset) -> int:
+    """Replace the dataset's SelectionFrequency rows by fresh counts; returns the number of pairs.
+
+    On PostgreSQL the counts first go to a temporary table (CREATE TABLE AS may use parallel
+    workers, INSERT ... SELECT may not), then into SelectionFrequency with one INSERT ... SELECT.
+    """
+    sql, params = _sf_counts_sql(dataset)
     table = connection.ops.quote_name(SelectionFrequency._meta.db_table)
     SelectionFrequency.objects.filter(image__dataset=dataset).delete()
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} (image_id, label_id, n_selected, n_shown) {sql}", params)
-    return SelectionFrequency.objects.filter(image__dataset=dataset).count()
+        if connection.vendor != "postgresql":
+            cursor.execute(f"INSERT INTO {table} (image_id, label_id, n_selected, n_shown) {sql}", params)
+            return cursor.rowcount
+        cursor.execute(f"CREATE TEMPORARY TABLE relabel_sf_new AS {sql}", params)
+        cursor.execute(f"INSERT INTO {table} (image_id, label_id, n_selected, n_shown) SELECT * FROM relabel_sf_new")  # noqa: S608
+        pairs = cursor.rowcount
+        cursor.execute("DROP TABLE relabel_sf_new")
+        return pairs
 
 
 @dataclass

@@ -1,0 +1,247 @@
+"""Import CONTAINS or CLASSIFY responses gathered elsewhere (JSON Lines, formats in docs/formats.md).
+
+Each file becomes one Batch (provider "import", keyed by the file's sha256, status done); CONTAINS
+answers get one Hit per label, CLASSIFY answers one Hit for the file; each worker gets one approved
+Assignment per Hit. Aggregation then treats the answers like any other. Imported HITs carry no
+HitItems: the answers themselves say what was shown. Re-importing the same file adds nothing
+(unique constraints + bulk_create(ignore_conflicts=True)). Bad lines are reported with their line
+number and skipped; the rest is imported, all in one transaction.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.models import ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
+from tasks.models import Assignment, Batch, Hit, Provider, TaskKind, Worker
+
+CHUNK_LINES = 5000
+MAX_ERRORS_KEPT = 1000
+
+
+class ResponseImportError(Exception):
+    """The file cannot be imported at all (missing, unreadable)."""
+
+
+@dataclass
+class ImportReport:
+    lines: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    created_images: int = 0
+    errors: list[str] = field(default_factory=list)
+    error_count: int = 0
+
+    def error(self, line: int, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append(f"line {line}: {message}")
+
+
+@dataclass
+class _Line:
+    number: int
+    image: str
+    worker: str
+    original: int | None
+    label: int | None = None  # CONTAINS
+    selected: bool | list[int] = False
+    main: int | None = None  # CLASSIFY
+
+
+class LineError(ValueError):
+    pass
+
+
+class _Labels:
+    """Taxonomy indices and wnids → LabelClass pk and index."""
+
+    def __init__(self) -> None:
+        rows = list(LabelClass.objects.values_list("pk", "index", "wnid"))
+        self.pk_by_index = {index: pk for pk, index, _ in rows}
+        self.index_by_wnid = {wnid: index for _, index, wnid in rows}
+
+    def index(self, value: object, what: str) -> int:
+        if isinstance(value, str) and value in self.index_by_wnid:
+            return self.index_by_wnid[value]
+        if isinstance(value, int) and not isinstance(value, bool) and value in self.pk_by_index:
+            return value
+        raise LineError(f"unknown {what} {value!r} (a taxonomy index or wnid; run load_taxonomy?)")
+
+
+def _text(record: dict, key: str) -> str:
+    value = record.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip() or len(value) > 255:
+        raise LineError(f"'{key}' must be a non-empty string")
+    return value.strip()
+
+
+def parse_line(number: int, text: str, task: str, labels: _Labels) -> _Line:
+    """One checked line of an import file, or LineError saying what is wrong."""
+    try:
+        record = json.loads(text)
+    except ValueError as exc:
+        raise LineError(f"not JSON ({exc.msg})") from exc
+    if not isinstance(record, dict):
+        raise LineError("not a JSON object")
+    original = record.get("original_label")
+    line = _Line(number, _text(record, "image"), _text(record, "worker"),
+                 None if original is None else labels.index(original, "original_label"))
+    if task == TaskKind.CONTAINS:
+        line.label = labels.index(record.get("label"), "label")
+        if not isinstance(record.get("selected"), bool):
+            raise LineError("'selected' must be true or false")
+        line.selected = record["selected"]
+        return line
+    selected = record.get("selected")
+    if not isinstance(selected, list) or not selected:
+        raise LineError("'selected' must be a non-empty list of labels")
+    line.selected = sorted({labels.index(value, "label") for value in selected})
+    line.main = labels.index(record.get("main"), "main label")
+    if line.main not in line.selected:
+        raise LineError(f"main label {line.main} is not among the selected labels")
+    return line
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _import_batch(dataset: Dataset, task: str, path: Path, sha: str) -> Batch:
+    key = hashlib.sha256(f"import:{dataset.pk}:{task}:{sha}".encode()).hexdigest()
+    batch, _ = Batch.objects.get_or_create(
+        key=key,
+        defaults={"dataset": dataset, "kind": task, "name": f"import {path.name}", "provider": Provider.IMPORT,
+                  "status": Batch.Status.DONE, "assignments_per_hit": 0,
+                  "options": {"file": path.name, "sha256": sha}},
+    )
+    return batch
+
+
+def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, text in enumerate(handle, start=1):
+            if text.strip():
+                yield number, text
+
+
+def import_responses(
+    dataset: Dataset, path: Path, task: str, create_missing_images: bool = False
+) -> ImportReport:
+    """Import a JSONL file of CONTAINS or CLASSIFY responses into `dataset` (idempotent per file)."""
+    if task not in (TaskKind.CONTAINS, TaskKind.CLASSIFY):
+        raise ResponseImportError(f"cannot import {task!r} responses: use contains or classify")
+    try:
+        sha = file_sha256(path)
+    except OSError as exc:
+        raise ResponseImportError(f"cannot read {path}: {exc}") from exc
+    report = ImportReport()
+    labels = _Labels()
+    with transaction.atomic():
+        batch = _import_batch(dataset, task, path, sha)
+        writer = _Writer(dataset, batch, labels, create_missing_images, report)
+        before = writer.count()
+        lines = _numbered_lines(path)
+        while chunk := list(islice(lines, CHUNK_LINES)):
+            report.lines += len(chunk)
+            parsed = []
+            for number, text in chunk:
+                try:
+                    parsed.append(parse_line(number, text, task, labels))
+                except LineError as exc:
+                    report.error(number, str(exc))
+            writer.write(parsed)
+        report.imported = writer.count() - before
+    report.duplicates = report.lines - report.error_count - report.imported
+    return report
+
+
+class _Writer:
+    """Resolves images, workers, HITs and assignments for a chunk of lines, then bulk-inserts the answers."""
+
+    def __init__(self, dataset: Dataset, batch: Batch, labels: _Labels, create: bool, report: ImportReport):
+        self.dataset, self.batch, self.labels, self.create, self.report = dataset, batch, labels, create, report
+        self.hits: dict[int | None, int] = dict(batch.hits.values_list("label_id", "pk"))
+
+    def count(self) -> int:
+        model = ContainsJudgment if self.batch.kind == TaskKind.CONTAINS else ClassifyResponse
+        return model.objects.filter(assignment__hit__batch=self.batch).count()
+
+    def write(self, lines: list[_Line]) -> None:
+        images = self._images(lines)
+        known = []
+        for line in lines:
+            if line.image in images:
+                known.append(line)
+            else:
+                self.report.error(line.number, f"unknown image {line.image!r} in dataset {self.dataset.name!r} "
+                                               "(use --create-missing-images to create it without a file)")
+        if not known:
+            return
+        assignments = self._assignments(known)
+        if self.batch.kind == TaskKind.CONTAINS:
+            rows = [ContainsJudgment(assignment_id=assignments[self._hit_key(line), line.worker],
+                                     image_id=images[line.image], label_id=self.labels.pk_by_index[line.label],
+                                     selected=line.selected) for line in known]
+            ContainsJudgment.objects.bulk_create(rows, batch_size=CHUNK_LINES, ignore_conflicts=True)
+        else:
+            rows = [ClassifyResponse(assignment_id=assignments[self._hit_key(line), line.worker],
+                                     image_id=images[line.image], selected=line.selected,
+                                     main_label_id=self.labels.pk_by_index[line.main]) for line in known]
+            ClassifyResponse.objects.bulk_create(rows, batch_size=CHUNK_LINES, ignore_conflicts=True)
+
+    def _images(self, lines: list[_Line]) -> dict[str, int]:
+        wanted = {line.image for line in lines}
+        rows = Image.objects.filter(dataset=self.dataset, external_id__in=wanted).values_list("external_id", "pk")
+        found = dict(rows)
+        missing = wanted - set(found)
+        if missing and self.create:
+            originals = {line.image: line.original for line in lines}
+            Image.objects.bulk_create([
+                Image(dataset=self.dataset, external_id=name,
+                      original_label_id=self.labels.pk_by_index.get(originals[name]))
+                for name in sorted(missing)
+            ], ignore_conflicts=True)
+            self.report.created_images += len(missing)
+            found.update(Image.objects.filter(dataset=self.dataset, external_id__in=missing)
+                         .values_list("external_id", "pk"))
+        return found
+
+    def _hit_key(self, line: _Line) -> int | None:
+        return self.labels.pk_by_index[line.label] if self.batch.kind == TaskKind.CONTAINS else None
+
+    def _hit(self, label_id: int | None) -> int:
+        if label_id not in self.hits:
+            hit = Hit.objects.create(batch=self.batch, label_id=label_id, status=Hit.Status.COMPLETE)
+            self.hits[label_id] = hit.pk
+        return self.hits[label_id]
+
+    def _assignments(self, lines: list[_Line]) -> dict[tuple[int | None, str], int]:
+        names = {line.worker for line in lines}
+        Worker.objects.bulk_create([Worker(provider=Provider.IMPORT, external_id=name) for name in names],
+                                   ignore_conflicts=True)
+        workers = dict(Worker.objects.filter(provider=Provider.IMPORT, external_id__in=names)
+                       .values_list("external_id", "pk"))
+        pairs = {(self._hit_key(line), line.worker) for line in lines}
+        now = timezone.now()
+        Assignment.objects.bulk_create([
+            Assignment(hit_id=self._hit(label), worker_id=workers[name], status=Assignment.Status.APPROVED,
+                       submitted_at=now, reviewed_at=now)
+            for label, name in pairs
+        ], ignore_conflicts=True)
+        hit_label = {pk: label for label, pk in self.hits.items()}
+        rows = Assignment.objects.filter(hit__batch=self.batch, worker_id__in=workers.values()).values_list(
+            "hit_id", "worker__external_id", "pk")
+        return {(hit_label[hit], name): pk for hit, name, pk in rows}

@@ -1,0 +1,134 @@
+"""Benchmark `aggregate` on PostgreSQL: 10 million synthetic CONTAINS judgments.
+
+50,000 images x 20 labels x 10 workers, in grids of 48 images (20,840 HITs, 208,400 assignments),
+loaded with COPY into a scratch database that is dropped and re-created on every run.
+
+    .venv/bin/python bench/bench_aggregate.py [--images 50000] [--labels 20] [--workers 10]
+        [--database-url postgres://postgres@127.0.0.1:5432/relabel_bench_aggregate]
+
+Prints the time of the selection-frequency step (the GROUP BY + INSERT ... SELECT) and of the whole
+`aggregate` command (which also categorises every image), in judgments per second.
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+GRID = 48
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=50_000)
+    parser.add_argument("--labels", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=10)
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/relabel_bench_aggregate")
+    return parser.parse_args()
+
+
+def recreate_database(url: str) -> None:
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relabel.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def copy_rows(cursor, table: str, columns: str, lines) -> None:
+    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for block in lines:
+            copy.write(block)
+
+
+def fill(args: argparse.Namespace):
+    """Create the dataset, HITs and assignments with the ORM, then COPY the judgments."""
+    from django.db import connection
+
+    from annotation.models import Dataset, Image, LabelClass
+    from tasks.models import Assignment, Batch, Hit, Worker
+
+    labels = LabelClass.objects.bulk_create([
+        LabelClass(index=i, wnid=f"n{i:08d}", name=f"class {i}", superclass="Devices") for i in range(args.labels)
+    ])
+    dataset = Dataset.objects.create(name="bench")
+    images = Image.objects.bulk_create(
+        [Image(dataset=dataset, external_id=f"{i:06d}.jpg", original_label=labels[i % args.labels])
+         for i in range(args.images)], batch_size=10_000,
+    )
+    workers = Worker.objects.bulk_create(
+        [Worker(provider="simulated", external_id=f"W{i}") for i in range(args.workers)]
+    )
+    batch = Batch.objects.create(dataset=dataset, kind="contains", provider="simulated")
+    grids = [(label, start) for label in labels for start in range(0, args.images, GRID)]
+    hits = Hit.objects.bulk_create([Hit(batch=batch, label=label) for label, _ in grids], batch_size=10_000)
+    assignments = Assignment.objects.bulk_create(
+        [Assignment(hit=hit, worker=worker, status="submitted") for hit in hits for worker in workers],
+        batch_size=10_000,
+    )
+    image_ids = np.array([image.pk for image in images], dtype=np.int64)
+    rng = np.random.default_rng(0)
+    truth = rng.random((args.labels, args.images))  # each pair's chance of being selected
+
+    def blocks():
+        a = 0
+        for (label, start), _hit in zip(grids, hits, strict=True):
+            ids = image_ids[start:start + GRID]
+            p = truth[label.index, start:start + GRID]
+            for _ in workers:
+                chosen = rng.random(len(ids)) < p
+                pk = assignments[a].pk
+                a += 1
+                yield "".join(f"{pk}\t{i}\t{label.pk}\t{'t' if c else 'f'}\n" for i, c in zip(ids, chosen, strict=True))
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        # Synthetic rows are consistent by construction: skip the per-row foreign-key triggers while
+        # loading (needs a superuser, as in the scratch database of this benchmark).
+        cursor.execute("SET session_replication_role = replica")
+        copy_rows(cursor.cursor, "annotation_containsjudgment", "assignment_id, image_id, label_id, selected",
+                  blocks())
+        cursor.execute("SET session_replication_role = DEFAULT")
+        cursor.execute("ANALYZE")
+    total = args.images * args.labels * args.workers
+    print(f"loaded {total:,} judgments with COPY in {time.perf_counter() - started:.1f}s")
+    return dataset, total
+
+
+def main() -> None:
+    args = parse_args()
+    recreate_database(args.database_url)
+    setup_django(args.database_url)
+    dataset, total = fill(args)
+    from django.core.management import call_command
+
+    from analytics.services import aggregate_selection_frequencies
+
+    started = time.perf_counter()
+    pairs = aggregate_selection_frequencies(dataset)
+    sf_seconds = time.perf_counter() - started
+    print(f"selection frequencies: {pairs:,} pairs from {total:,} judgments in {sf_seconds:.2f}s "
+          f"= {total / sf_seconds / 1e6:.2f} M judgments/s")
+    started = time.perf_counter()
+    call_command("aggregate", "--dataset", dataset.name)
+    seconds = time.perf_counter() - started
+    print(f"aggregate command (SF + categories + CLASSIFY): {seconds:.2f}s = {total / seconds / 1e6:.2f} M judgments/s")
+
+
+if __name__ == "__main__":
+    main()
