@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "tasks",
     "models_zoo",
     "analytics",
+    "relabel",  # relabel/admin.py: the account admin (after django.contrib.auth, whose admin it replaces)
 ]
 
 MIDDLEWARE = [

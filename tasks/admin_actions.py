@@ -20,7 +20,9 @@ def _report(modeladmin: admin.ModelAdmin, request: HttpRequest, done: int, error
         modeladmin.message_user(request, error, messages.ERROR)
 
 
-@admin.action(description="Publish (on the batch's provider; production only from the command line)")
+@admin.action(
+    description="Publish (on the batch's provider; production only from the command line)", permissions=["change"]
+)
 def publish_batches(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
     done, errors = 0, []
     for batch in queryset:
@@ -34,7 +36,7 @@ def publish_batches(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset
     _report(modeladmin, request, done, errors, "HITs published")
 
 
-@admin.action(description="Sync assignments (approve what passes QC, reject what fails)")
+@admin.action(description="Sync assignments (approve what passes QC, reject what fails)", permissions=["change"])
 def sync_batches(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
     errors, approved, rejected = [], 0, 0
     for batch in queryset:
@@ -49,7 +51,7 @@ def sync_batches(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
     _report(modeladmin, request, approved, errors, f"assignments approved, {rejected} rejected")
 
 
-@admin.action(description="Expire (no new work is accepted)")
+@admin.action(description="Expire (no new work is accepted)", permissions=["change"])
 def expire_batches(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
     done, errors = 0, []
     for batch in queryset:
@@ -83,12 +85,12 @@ def _review(queryset: QuerySet[Assignment], approve: bool) -> tuple[int, list[st
     return done, errors
 
 
-@admin.action(description="Approve (pay) submitted assignments")
+@admin.action(description="Approve (pay) submitted assignments", permissions=["change"])
 def approve_assignments(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Assignment]) -> None:
     _report(modeladmin, request, *_review(queryset, approve=True), "assignments approved")
 
 
-@admin.action(description="Reject submitted assignments (standard quality-control feedback)")
+@admin.action(description="Reject submitted assignments (standard quality-control feedback)", permissions=["change"])
 def reject_assignments(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Assignment]) -> None:
     _report(modeladmin, request, *_review(queryset, approve=False), "assignments rejected")
 
@@ -108,11 +110,11 @@ def _toggle_block(queryset: QuerySet[Worker], block: bool) -> tuple[int, list[st
     return done, errors
 
 
-@admin.action(description="Block workers")
+@admin.action(description="Block workers", permissions=["change"])
 def block_workers(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Worker]) -> None:
     _report(modeladmin, request, *_toggle_block(queryset, block=True), "workers blocked")
 
 
-@admin.action(description="Unblock workers")
+@admin.action(description="Unblock workers", permissions=["change"])
 def unblock_workers(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Worker]) -> None:
     _report(modeladmin, request, *_toggle_block(queryset, block=False), "workers unblocked")
