@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -83,13 +84,14 @@ class PrivateRedis:
 class PrivatePostgres:
     """A PostgreSQL cluster of our own (initdb in a temporary folder), which a test may restart."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self) -> None:
         require_postgres()
         require(PG_BIN is not None, "PostgreSQL server binaries not found under /usr/lib/postgresql")
         self.port = free_port()
-        self.data = tmp / "pgdata"
-        self.log = tmp / "postgres.log"
-        self.tmp = tmp
+        # Not under pytest's tmp_path: the postgres user must be able to reach the folder.
+        self.tmp = Path(tempfile.mkdtemp(prefix="relabel-pg-"))
+        self.data = self.tmp / "pgdata"
+        self.log = self.tmp / "postgres.log"
 
     @property
     def url(self) -> str:
@@ -97,10 +99,10 @@ class PrivatePostgres:
 
     def _run(self, *command: str) -> None:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        subprocess.run([*prefix, *command], check=True, capture_output=True, timeout=120)
+        result = subprocess.run([*prefix, *command], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, f"{command[0]} failed: {result.stdout}{result.stderr}"
 
     def init(self) -> None:
-        self.tmp.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.tmp, "postgres")
         self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
@@ -112,6 +114,11 @@ class PrivatePostgres:
 
     def stop(self, mode: str = "fast") -> None:
         self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        with contextlib.suppress(AssertionError):
+            self.stop("immediate")
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 class FreshDatabase:
