@@ -1,0 +1,80 @@
+"""Static guards: templates never switch escaping off, Python marks only escaped SVG charts as safe,
+page scripts read data through json_script and never build HTML from strings."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from analytics import charts
+from tests.security.world import PAYLOAD
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = ("annotation", "tasks", "analytics", "models_zoo", "relabel")
+# The only places allowed to mark strings safe: SVG produced by analytics.charts, which escapes all text.
+MARK_SAFE_ALLOWED = {"analytics/views.py", "analytics/label1000_views.py"}
+
+
+def _templates() -> list[Path]:
+    found = list((ROOT / "templates").rglob("*.html"))
+    for app in APPS:
+        found += list((ROOT / app / "templates").rglob("*.html"))
+    return found
+
+
+def _sources() -> list[Path]:
+    return [path for app in APPS for path in (ROOT / app).rglob("*.py") if "migrations" not in path.parts]
+
+
+def test_there_are_templates_and_sources_to_check():
+    assert len(_templates()) >= 10 and len(_sources()) >= 40
+
+
+@pytest.mark.parametrize("pattern", [r"\|\s*safe\b", r"\|\s*safeseq\b", r"{%\s*autoescape\s+off", r"\|\s*unescape"])
+def test_no_template_turns_escaping_off(pattern):
+    offenders = [str(p.relative_to(ROOT)) for p in _templates() if re.search(pattern, p.read_text())]
+    assert not offenders, f"{pattern} in {offenders}"
+
+
+def test_no_template_has_inline_script_code():
+    """Page data reaches JavaScript only as {{ value|json_script:"id" }}, never inside a <script> body."""
+    inline = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>\s*\S", re.IGNORECASE)
+    offenders = [str(p.relative_to(ROOT)) for p in _templates() if inline.search(p.read_text())]
+    assert not offenders
+
+
+def test_mark_safe_is_used_only_on_escaped_charts():
+    offenders = [
+        str(path.relative_to(ROOT)) for path in _sources()
+        if re.search(r"\bmark_safe\b|\bSafeString\b|\bSafeText\b", path.read_text())
+        and str(path.relative_to(ROOT)) not in MARK_SAFE_ALLOWED
+    ]
+    assert not offenders
+    for allowed in MARK_SAFE_ALLOWED:
+        for line in (ROOT / allowed).read_text().splitlines():
+            if "mark_safe(" in line:
+                assert re.search(r"mark_safe\((svg|_rate_chart|_breakdown_chart|charts\.)", line), line
+
+
+def test_format_html_never_interpolates_into_the_format_string():
+    for path in _sources():
+        for match in re.finditer(r"format_html\((f[\"']|[^\"'])", path.read_text()):
+            raise AssertionError(f"{path}: format_html needs a literal format string, got {match.group(0)!r}")
+
+
+def test_page_scripts_never_build_html_from_strings():
+    scripts = list((ROOT / "static").rglob("*.js")) + [p for a in APPS for p in (ROOT / a / "static").rglob("*.js")]
+    assert scripts
+    sinks = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|setTimeout\(\s*['\"]")
+    offenders = [str(p.relative_to(ROOT)) for p in scripts if sinks.search(p.read_text())]
+    assert not offenders
+
+
+def test_charts_escape_every_label_title_and_series_name():
+    svgs = [
+        charts.bar_chart([PAYLOAD], {PAYLOAD: [charts.Bar(0.5, 0.4, 0.6)]}, PAYLOAD, y_label=PAYLOAD),
+        charts.heatmap([[1.0]], [PAYLOAD], [PAYLOAD], PAYLOAD, row_title=PAYLOAD, col_title=PAYLOAD),
+        charts.hbar_list([(PAYLOAD, 0.5, "#000")], PAYLOAD),
+    ]
+    for svg in svgs:
+        assert "<script" not in svg and "<img" not in svg and "&lt;script&gt;" in svg
