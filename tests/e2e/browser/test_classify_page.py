@@ -20,7 +20,8 @@ def make_hit():
     dataset = DatasetFactory(name="browser-classify")
     dog = image_with_files(dataset, labels[RETRIEVER], 0)
     ball = image_with_files(dataset, labels[BALL], 1)
-    return classify_hit({dog: [RETRIEVER, LABRADOR, BALL], ball: [BALL, RETRIEVER]}, provider=Provider.SIMULATOR), dog, ball
+    hit = classify_hit({dog: [RETRIEVER, LABRADOR, BALL], ball: [BALL, RETRIEVER]}, provider=Provider.SIMULATOR)
+    return hit, dog, ball
 
 
 def test_it_refuses_inconsistent_answers_visibly_and_stores_a_consistent_one(app, open_page):
