@@ -65,7 +65,9 @@ def test_format_html_never_interpolates_into_the_format_string():
 def test_page_scripts_never_build_html_from_strings():
     scripts = list((ROOT / "static").rglob("*.js")) + [p for a in APPS for p in (ROOT / a / "static").rglob("*.js")]
     assert scripts
-    sinks = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|setTimeout\(\s*['\"]")
+    sinks = re.compile(
+        r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|setTimeout\(\s*['\"]"
+    )
     offenders = [str(p.relative_to(ROOT)) for p in scripts if sinks.search(p.read_text())]
     assert not offenders
 
