@@ -151,8 +151,14 @@ def claim_chunk(chunk_id: int, worker: str) -> str:
     """
     token = uuid.uuid4().hex
     now = timezone.now()
-    claimable = Q(status=ChunkStatus.PENDING) | Q(status=ChunkStatus.RUNNING, lease_until__lt=now)
-    claimed = InferenceChunk.objects.filter(claimable, pk=chunk_id).update(
+    abandoned = Q(status=ChunkStatus.RUNNING, lease_until__lt=now)
+    # A worker that dies mid-chunk never releases it: after MAX_ATTEMPTS lost leases, stop retrying.
+    InferenceChunk.objects.filter(abandoned, pk=chunk_id, attempts__gte=MAX_ATTEMPTS).update(
+        status=ChunkStatus.FAILED, lease_until=None, finished_at=now,
+        error=f"gave up after {MAX_ATTEMPTS} attempts whose worker stopped before finishing",
+    )
+    claimable = Q(status=ChunkStatus.PENDING) | abandoned
+    claimed = InferenceChunk.objects.filter(claimable, pk=chunk_id, attempts__lt=MAX_ATTEMPTS).update(
         status=ChunkStatus.RUNNING,
         claimed_by=worker[:255],
         claim_token=token,
