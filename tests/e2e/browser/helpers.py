@@ -91,13 +91,18 @@ def picture(index: int, size: tuple[int, int] = (320, 240)) -> bytes:
 
 def image_with_files(dataset: Dataset, label: LabelClass, index: int) -> Image:
     """An Image with its file and thumbnail stored under MEDIA_ROOT, as the importer leaves them."""
-    data = picture(index)
-    digest = sha256(data).hexdigest()
-    image = ImageFactory(dataset=dataset, original_label=label, sha256=digest, width=320, height=240,
+    image = ImageFactory(dataset=dataset, original_label=label, width=320, height=240,
                          external_id=f"picture_{index:03d}.jpg")
+    return attach_files(image, index)
+
+
+def attach_files(image: Image, index: int) -> Image:
+    """Give an existing Image a picture file and a thumbnail (and the matching sha256)."""
+    data = picture(index)
+    image.sha256 = sha256(data).hexdigest()
     image.file.save(f"picture_{index:03d}.jpg", ContentFile(data), save=False)
     image.thumbnail.save("thumb.jpg", ContentFile(data), save=False)
-    image.save(update_fields=["file", "thumbnail"])
+    image.save(update_fields=["sha256", "file", "thumbnail"])
     return image
 
 
