@@ -1,0 +1,192 @@
+"""Benchmark candidate proposal for the 3-model ensemble on the shared ImageNet samples.
+
+(a) `propose_candidates --sync` end to end (decode in loader processes, overlapped with the forward),
+(b) forward passes alone on pre-decoded tensors, at the best batch size / memory format found,
+(c) a naive loop: one image at a time, decode then forward, NCHW fp32.
+
+Usage: .venv/bin/python bench/bench_inference.py [--images 300] [--batch-sizes 1,4,8,16,32] [--device auto]
+Runs in a throw-away SQLite database and media folder; prints images/s and a Markdown row set.
+"""
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=300)
+    parser.add_argument("--batch-sizes", default="1,4,8,16,32")
+    parser.add_argument("--sweep-images", type=int, default=64, help="images per batch-size trial")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-inference-"))
+    os.environ.update({
+        "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
+        "RELABEL_VAR_DIR": str(work / "var"),
+        "MEDIA_ROOT": str(work / "media"),
+        "CELERY_BROKER_URL": "",
+        "DJANGO_SETTINGS_MODULE": "relabel.settings",
+    })
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    try:
+        run(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, work: Path) -> None:
+    import torch
+    from django.conf import settings
+
+    from models_zoo import inference
+
+    paths = prepare_dataset(work, args.images)
+    config = inference.default_config(args.device)
+    print(f"device={config.device} torch threads={torch.get_num_threads()} cores={os.cpu_count()} "
+          f"{platform.processor() or platform.machine()} images={len(paths)}", flush=True)
+    best, sweep = sweep_forward(paths[: args.sweep_images], config, [int(b) for b in args.batch_sizes.split(",")])
+    for (batch, channels_last), rate in sorted(sweep.items()):
+        print(f"  forward sweep: batch {batch:3d} {'channels_last' if channels_last else 'NCHW         '} "
+              f"{rate:7.1f} img/s", flush=True)
+    batch, channels_last = best
+    forward_rate = forward_only(paths, config, batch, channels_last)
+    print(f"(b) forward only, batch {batch}, {'channels_last' if channels_last else 'NCHW'}: "
+          f"{forward_rate:.1f} img/s", flush=True)
+    settings.RELABEL_INFERENCE_BATCH_SIZE = batch
+    end_to_end_rate = end_to_end(len(paths), args.device)
+    print(f"(a) propose_candidates --sync end to end: {end_to_end_rate:.1f} img/s "
+          f"(loader workers {config.workers})", flush=True)
+    naive_rate = naive_loop(paths[: max(args.sweep_images, 32)], config.device)
+    print(f"(c) naive loop (1 image, decode then forward, NCHW fp32): {naive_rate:.1f} img/s", flush=True)
+    print(f"(a)/(b) = {end_to_end_rate / forward_rate:.2f}   (a)/(c) = {end_to_end_rate / naive_rate:.2f}")
+
+
+def prepare_dataset(work: Path, count: int) -> list[str]:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from annotation.importer import import_images
+    from annotation.models import Image
+    from annotation.taxonomy import load_taxonomy
+
+    call_command("migrate", verbosity=0)
+    load_taxonomy()
+    source = work / "samples"
+    source.mkdir()
+    files = sorted(Path(settings.RELABEL_SAMPLES_DIR).glob("*.JPEG"))
+    step = max(1, len(files) // count)
+    for path in files[::step][:count]:
+        shutil.copy(path, source)
+    import_images("bench", source)
+    return [image.file.path for image in Image.objects.filter(dataset__name="bench").order_by("pk")]
+
+
+def load(config, channels_last: bool):
+    from models_zoo.registry import get_models
+    from models_zoo.weights import get_loaded_model
+
+    return [get_loaded_model(spec, config.device, channels_last) for spec in get_models(MODELS)]
+
+
+def decoded_batches(paths: list[str], models, batch: int) -> list[dict]:
+    import numpy as np
+    import torch
+
+    from models_zoo.inference import load_crops
+
+    crops = [load_crops(path, [m.preprocessing for m in models]) for path in paths]
+    return [
+        {key: torch.from_numpy(np.stack([c[key] for c in crops[i : i + batch]])) for key in crops[0]}
+        for i in range(0, len(crops), batch)
+    ]
+
+
+def timed_forward(paths: list[str], config, batch: int, channels_last: bool) -> float:
+    from dataclasses import replace
+
+    from models_zoo.inference import forward_batch
+
+    models = load(config, channels_last)
+    run_config = replace(config, batch_size=batch, channels_last=channels_last)
+    batches = decoded_batches(paths, models, batch)
+    forward_batch(models, batches[0], run_config, 5, MODELS[0])  # warm-up
+    _sync(config.device)
+    start = time.perf_counter()
+    for crops in batches:
+        forward_batch(models, crops, run_config, 5, MODELS[0])
+    _sync(config.device)
+    return len(paths) / (time.perf_counter() - start)
+
+
+def sweep_forward(paths: list[str], config, batch_sizes: list[int]) -> tuple[tuple[int, bool], dict]:
+    results = {
+        (batch, channels_last): timed_forward(paths, config, batch, channels_last)
+        for batch in batch_sizes
+        for channels_last in (False, True)
+    }
+    return max(results, key=results.get), results
+
+
+def forward_only(paths: list[str], config, batch: int, channels_last: bool) -> float:
+    return timed_forward(paths, config, batch, channels_last)
+
+
+def end_to_end(count: int, device: str) -> float:
+    from django.core.management import call_command
+
+    from models_zoo import weights
+
+    weights._LOADED.clear()  # the command's time includes loading the models
+    start = time.perf_counter()
+    call_command("propose_candidates", "--dataset", "bench", "--sync", "--no-progress", "--device", device,
+                 "--models", ",".join(MODELS))
+    return count / (time.perf_counter() - start)
+
+
+def naive_loop(paths: list[str], device: str) -> float:
+    """The straightforward way: per image and model, full decode, resize, crop, forward, NCHW fp32."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from models_zoo.inference import InferenceConfig
+
+    models = load(InferenceConfig(device=device), channels_last=False)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for path in paths:
+            for model in models:
+                prep = model.preprocessing
+                image = Image.open(path).convert("RGB")
+                scale = prep.resize_to / min(image.size)
+                image = image.resize((int(image.width * scale), int(image.height * scale)), Image.Resampling.BICUBIC)
+                left, top = (image.width - prep.input_size) // 2, (image.height - prep.input_size) // 2
+                image = image.crop((left, top, left + prep.input_size, top + prep.input_size))
+                x = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).permute(2, 0, 1)[None]
+                x = (x - torch.tensor(prep.mean).view(1, 3, 1, 1)) / torch.tensor(prep.std).view(1, 3, 1, 1)
+                torch.softmax(model.module(x.to(device)), dim=1).topk(5)
+    _sync(device)
+    return len(paths) / (time.perf_counter() - start)
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+
+
+if __name__ == "__main__":
+    main()
