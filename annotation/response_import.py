@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from annotation.models import ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
@@ -165,7 +166,41 @@ def import_responses(
             writer.write(parsed)
         report.imported = writer.count() - before
     report.duplicates = report.lines - report.error_count - report.imported
+    refresh_statistics(ContainsJudgment if task == TaskKind.CONTAINS else ClassifyResponse)
     return report
+
+
+def refresh_statistics(model: type[Model]) -> None:
+    """ANALYZE after a bulk load on PostgreSQL, so the next aggregate is planned for the real sizes.
+
+    Without it the planner still believes the freshly filled tables are nearly empty and picks
+    nested loops that turn a one-second aggregate into minutes.
+    """
+    if connection.vendor != "postgresql":
+        return
+    tables = [model._meta.db_table, Assignment._meta.db_table, Image._meta.db_table, Worker._meta.db_table]
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {', '.join(map(connection.ops.quote_name, tables))}")
+
+
+def insert_ignoring_conflicts(
+    model: type[Model], columns: list[str], rows: list[tuple], json_columns: frozenset | set = frozenset()
+) -> None:
+    """Multi-row INSERT ... ON CONFLICT DO NOTHING: bulk_create without building model instances.
+
+    Values must already be in database form (ids, booleans, JSON text for `json_columns`). Each
+    statement stays under SQLite's 999-parameter limit on SQLite.
+    """
+    quote = connection.ops.quote_name
+    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    row_marks = "(" + ", ".join(f"%s{cast}" if column in json_columns else "%s" for column in columns) + ")"
+    per_statement = max(1, (999 if connection.vendor == "sqlite" else 20_000) // len(columns))
+    head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(map(quote, columns))}) VALUES "  # noqa: S608
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start:start + per_statement]
+            params = [value for row in chunk for value in row]
+            cursor.execute(head + ", ".join([row_marks] * len(chunk)) + " ON CONFLICT DO NOTHING", params)
 
 
 class _Writer:
@@ -174,6 +209,8 @@ class _Writer:
     def __init__(self, dataset: Dataset, batch: Batch, labels: _Labels, create: bool, report: ImportReport):
         self.dataset, self.batch, self.labels, self.create, self.report = dataset, batch, labels, create, report
         self.hits: dict[int | None, int] = dict(batch.hits.values_list("label_id", "pk"))
+        self.workers: dict[str, int] = {}
+        self.assignments: dict[tuple[int | None, str], int] = {}
 
     def count(self) -> int:
         model = ContainsJudgment if self.batch.kind == TaskKind.CONTAINS else ClassifyResponse
@@ -192,15 +229,17 @@ class _Writer:
             return
         assignments = self._assignments(known)
         if self.batch.kind == TaskKind.CONTAINS:
-            rows = [ContainsJudgment(assignment_id=assignments[self._hit_key(line), line.worker],
-                                     image_id=images[line.image], label_id=self.labels.pk_by_index[line.label],
-                                     selected=line.selected) for line in known]
-            ContainsJudgment.objects.bulk_create(rows, batch_size=CHUNK_LINES, ignore_conflicts=True)
+            insert_ignoring_conflicts(ContainsJudgment, ["assignment_id", "image_id", "label_id", "selected"], [
+                (assignments[self._hit_key(line), line.worker], images[line.image],
+                 self.labels.pk_by_index[line.label], line.selected)
+                for line in known
+            ])
         else:
-            rows = [ClassifyResponse(assignment_id=assignments[self._hit_key(line), line.worker],
-                                     image_id=images[line.image], selected=line.selected,
-                                     main_label_id=self.labels.pk_by_index[line.main]) for line in known]
-            ClassifyResponse.objects.bulk_create(rows, batch_size=CHUNK_LINES, ignore_conflicts=True)
+            insert_ignoring_conflicts(ClassifyResponse, ["assignment_id", "image_id", "selected", "main_label_id"], [
+                (assignments[None, line.worker], images[line.image], json.dumps(line.selected),
+                 self.labels.pk_by_index[line.main])
+                for line in known
+            ], json_columns={"selected"})
 
     def _images(self, lines: list[_Line]) -> dict[str, int]:
         wanted = {line.image for line in lines}
@@ -229,19 +268,28 @@ class _Writer:
         return self.hits[label_id]
 
     def _assignments(self, lines: list[_Line]) -> dict[tuple[int | None, str], int]:
-        names = {line.worker for line in lines}
+        """(hit key, worker name) → assignment id, creating what is missing (cached across chunks)."""
+        self._add_workers({line.worker for line in lines} - set(self.workers))
+        missing = {(self._hit_key(line), line.worker) for line in lines} - set(self.assignments)
+        if missing:
+            now = timezone.now()
+            Assignment.objects.bulk_create([
+                Assignment(hit_id=self._hit(label), worker_id=self.workers[name], status=Assignment.Status.APPROVED,
+                           submitted_at=now, reviewed_at=now)
+                for label, name in missing
+            ], ignore_conflicts=True)
+            hit_label = {pk: label for label, pk in self.hits.items()}
+            rows = Assignment.objects.filter(
+                hit_id__in={self.hits[label] for label, _ in missing},
+                worker_id__in={self.workers[name] for _, name in missing},
+            ).values_list("hit_id", "worker__external_id", "pk")
+            self.assignments.update({(hit_label[hit], name): pk for hit, name, pk in rows})
+        return self.assignments
+
+    def _add_workers(self, names: set[str]) -> None:
+        if not names:
+            return
         Worker.objects.bulk_create([Worker(provider=Provider.IMPORT, external_id=name) for name in names],
                                    ignore_conflicts=True)
-        workers = dict(Worker.objects.filter(provider=Provider.IMPORT, external_id__in=names)
-                       .values_list("external_id", "pk"))
-        pairs = {(self._hit_key(line), line.worker) for line in lines}
-        now = timezone.now()
-        Assignment.objects.bulk_create([
-            Assignment(hit_id=self._hit(label), worker_id=workers[name], status=Assignment.Status.APPROVED,
-                       submitted_at=now, reviewed_at=now)
-            for label, name in pairs
-        ], ignore_conflicts=True)
-        hit_label = {pk: label for label, pk in self.hits.items()}
-        rows = Assignment.objects.filter(hit__batch=self.batch, worker_id__in=workers.values()).values_list(
-            "hit_id", "worker__external_id", "pk")
-        return {(hit_label[hit], name): pk for hit, name, pk in rows}
+        self.workers.update(Worker.objects.filter(provider=Provider.IMPORT, external_id__in=names)
+                            .values_list("external_id", "pk"))
