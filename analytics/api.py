@@ -259,11 +259,12 @@ class WorkerViewSet(DatasetScopedViewSet):
     """Workers who answered a HIT of a readable dataset, with their assignment counts there."""
 
     serializer_class = serializers.WorkerSerializer
+    dataset_field = "assignments__hit__batch__dataset"
 
     def get_queryset(self) -> QuerySet:
         datasets = readable_datasets(self.request)
         name = self.request.query_params.get("dataset")
-        self.apply_filters(Dataset.objects.none())  # validates the parameters
+        self.apply_filters(Worker.objects.none())  # validates the parameters
         if name:
             datasets = datasets.filter(name=name)
         in_scope = Q(assignments__hit__batch__dataset__in=datasets)

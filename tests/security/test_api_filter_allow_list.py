@@ -37,3 +37,11 @@ def test_exports_ignore_lookups_in_the_query_string(world):
     plain = b"".join(client.get(url).streaming_content)
     attacked = b"".join(client.get(url, {"worker__user__password__startswith": "p"}).streaming_content)
     assert plain and attacked == plain and b"pbkdf2" not in attacked
+
+
+def test_the_dataset_filter_works_on_every_list_including_workers(world):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {world.staff_token}")
+    for name in DETAIL_OBJECTS:
+        for value in (world.dataset.name, "no-such-dataset", ""):
+            assert client.get(reverse(f"analytics:{name}-list"), {"dataset": value}).status_code == 200, name
