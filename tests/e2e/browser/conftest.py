@@ -31,8 +31,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator:
+    """One Chromium for the package; package-scoped because Playwright's sync API keeps an asyncio loop in
+    the main thread, which must be gone before tests outside this package run."""
     path = require_chromium()
     try:
         from playwright.sync_api import sync_playwright
@@ -55,7 +57,7 @@ def _orm_beside_playwright(monkeypatch) -> None:
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def _app_server() -> Iterator:
     from pytest_django.live_server_helper import LiveServer
 
@@ -105,7 +107,7 @@ class _FramingPage(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def worker_site() -> Iterator[str]:
     """Origin of a page `/?src=URL` that frames URL; `localhost` is another site than the app's 127.0.0.1."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _FramingPage)
