@@ -3,25 +3,39 @@
 Rows come from `values_list(...).iterator(chunk_size=CHUNK)` (a server-side cursor on PostgreSQL)
 and leave as text blocks of BLOCK rows, so memory stays flat whatever the dataset size. Formats
 follow docs (DESIGN.md "File formats"); worker ids are pseudonymised unless `raw_worker_ids`.
+On PostgreSQL the largest tables take the fast path of analytics/pg_exports.py, which writes the
+same bytes, so the writing rules here are deliberately simple enough to be said in SQL: strings keep
+their UTF-8 (JSON escapes only `"`, `\\` and control characters), a CSV field is quoted only when it
+holds a comma, a quote or a line break, and `sf` is rounded half-up to 4 decimals.
 """
 
-import csv
-import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from itertools import groupby, islice
 
 from django.db import connection
 
+from analytics import pg_exports
 from analytics.models import ClassifyResult, ImageCategory, SelectionFrequency
 from annotation.label1000 import export_table as label1000_export_table
-from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
+from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Dataset
 from tasks.privacy import public_worker_id
 
 CHUNK = 20_000
 BLOCK = 2_000
 FORMATS = {"jsonl": "application/jsonl", "csv": "text/csv"}
-quote = json.encoder.encode_basestring_ascii  # C-accelerated JSON string literal
+quote = json.encoder.encode_basestring  # C-accelerated JSON string literal, UTF-8 kept like PostgreSQL's to_json
+CSV_SPECIAL = frozenset(',"\r\n')
+
+
+def sf_value(n_selected: int, n_shown: int) -> float:
+    """The exported selection frequency: n_selected / n_shown rounded half-up to 4 decimals (0 when unseen).
+
+    Integer arithmetic, so that PostgreSQL (pg_exports.sf_sql) gives the very same number.
+    """
+    if not n_shown:
+        return 0.0
+    return (n_selected * 20000 + n_shown) // (2 * n_shown) / 10000
 
 
 class WorkerIds:
@@ -44,7 +58,7 @@ def _sf_rows(dataset: Dataset, raw: bool) -> tuple[list[str], Iterator[tuple]]:
         .values_list("image__external_id", "label__index", "n_selected", "n_shown").iterator(chunk_size=CHUNK)
     )
     return ["image", "label", "n_selected", "n_shown", "sf"], (
-        (image, label, k, n, round(k / n, 4) if n else 0.0) for image, label, k, n in rows
+        (image, label, k, n, sf_value(k, n)) for image, label, k, n in rows
     )
 
 
@@ -131,7 +145,7 @@ def _json_value(value: object) -> str:
         return "null"
     if isinstance(value, int | float):
         return repr(value)
-    return json.dumps(value, separators=(", ", ": "))
+    return json.dumps(value, separators=(", ", ": "), ensure_ascii=False)
 
 
 def _jsonl_lines(columns: list[str], rows: Iterable[tuple]) -> Iterator[str]:
@@ -140,26 +154,22 @@ def _jsonl_lines(columns: list[str], rows: Iterable[tuple]) -> Iterator[str]:
         yield "{" + ", ".join(key + _json_value(value) for key, value in zip(keys, row, strict=True)) + "}\n"
 
 
-def _csv_value(value: object) -> object:
+def _csv_field(value: object) -> str:
+    if value is None:
+        return ""
     if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"))
-    return value
+        value = json.dumps(value, separators=(",", ":"))
+    text = str(value)
+    if CSV_SPECIAL.isdisjoint(text):
+        return text
+    return '"' + text.replace('"', '""') + '"'
 
 
 def _csv_blocks(columns: list[str], rows: Iterator[tuple]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    while True:
-        block = list(islice(rows, BLOCK))
-        if not block:
-            break
-        writer.writerows([tuple(_csv_value(v) for v in row) for row in block])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue()
+    yield ",".join(map(_csv_field, columns)) + "\n"
+    lines = (",".join(map(_csv_field, row)) + "\n" for row in rows)
+    while block := "".join(islice(lines, BLOCK)):
+        yield block
 
 
 def _jsonl_blocks(columns: list[str], rows: Iterator[tuple]) -> Iterator[str]:
@@ -168,51 +178,25 @@ def _jsonl_blocks(columns: list[str], rows: Iterator[tuple]) -> Iterator[str]:
         yield block
 
 
-SF_COPY_COLUMNS = {
-    "csv": "i.external_id AS image, l.index AS label, sf.n_selected, sf.n_shown, {sf} AS sf",
-    "jsonl": "json_build_object('image', i.external_id, 'label', l.index, 'n_selected', sf.n_selected, "
-             "'n_shown', sf.n_shown, 'sf', {sf})::text",
-}
-SF_COPY_OPTIONS = {
-    "csv": "FORMAT csv, HEADER",
-    # JSON never contains raw control characters, so these quote/delimiter bytes leave each line as is.
-    "jsonl": "FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'",
-}
-COPY_BLOCK_BYTES = 1 << 20
-
-
-def _pg_copy_sf(dataset: Dataset, fmt: str) -> Iterator[str]:
-    """The SF export produced by PostgreSQL itself (COPY ... TO STDOUT): no Python work per row."""
-    sf_table, image_table, label_table = (
-        connection.ops.quote_name(model._meta.db_table) for model in (SelectionFrequency, Image, LabelClass)
-    )
-    value = "CASE WHEN sf.n_shown > 0 THEN round(sf.n_selected::numeric / sf.n_shown, 4)::float8 ELSE 0 END"
-    query = (
-        f"SELECT {SF_COPY_COLUMNS[fmt].format(sf=value)} FROM {sf_table} sf "  # noqa: S608 - no user input
-        f"JOIN {image_table} i ON i.id = sf.image_id JOIN {label_table} l ON l.id = sf.label_id "
-        f"WHERE i.dataset_id = {int(dataset.pk)} ORDER BY sf.image_id, sf.label_id"
-    )
-    statement = f"COPY ({query}) TO STDOUT WITH ({SF_COPY_OPTIONS[fmt]})"
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        parts: list[bytes] = []
-        size = 0
-        for data in copy:
-            parts.append(bytes(data))
-            size += len(data)
-            if size >= COPY_BLOCK_BYTES:
-                yield b"".join(parts).decode()
-                parts, size = [], 0
-        if parts:
-            yield b"".join(parts).decode()
-
-
 def stream(dataset: Dataset, what: str, fmt: str, raw_worker_ids: bool = False) -> Iterator[str]:
     """Text blocks of the whole export; `what` in EXPORTS, `fmt` in FORMATS.
 
-    On PostgreSQL the SF export (the largest table) is written by COPY; elsewhere, and for the other
-    tables (worker ids are hashed in Python), rows stream through values_list().iterator().
+    On PostgreSQL the large tables (SF, judgments, CLASSIFY responses) are written by PostgreSQL itself
+    (analytics/pg_exports.py), with the same bytes; elsewhere rows stream through values_list().iterator().
     """
-    if what == "sf" and connection.vendor == "postgresql":
-        return _pg_copy_sf(dataset, fmt)
+    if what in pg_exports.QUERIES and connection.vendor == "postgresql":
+        return _with_header(EXPORTS[what](dataset, raw_worker_ids)[0], fmt,
+                            pg_exports.stream(dataset.pk, what, fmt, raw_worker_ids))
+    return python_stream(dataset, what, fmt, raw_worker_ids)
+
+
+def python_stream(dataset: Dataset, what: str, fmt: str, raw_worker_ids: bool = False) -> Iterator[str]:
+    """The export written row by row in Python (any database)."""
     columns, rows = EXPORTS[what](dataset, raw_worker_ids)
     return _csv_blocks(columns, rows) if fmt == "csv" else _jsonl_blocks(columns, rows)
+
+
+def _with_header(columns: list[str], fmt: str, blocks: Iterator[str]) -> Iterator[str]:
+    if fmt == "csv":
+        yield ",".join(columns) + "\n"
+    yield from blocks

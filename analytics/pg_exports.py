@@ -1,0 +1,185 @@
+"""PostgreSQL fast path of the large exports (SF, CONTAINS judgments, CLASSIFY responses).
+
+PostgreSQL writes every JSONL/CSV line itself, and one query returns a whole keyset page of lines
+as a single text value (string_agg), so Python handles one value per page instead of one object per
+row. The bytes are those of the pure-Python path in analytics/exports.py (tests compare the two):
+strings are escaped by to_json (the same escapes as json.encoder.encode_basestring), CSV fields are
+quoted by the same rule, `sf` is the same half-up rounding to 4 decimals, and worker pseudonyms are
+HMAC-SHA256 computed from sha256() exactly as tasks.privacy.public_worker_id computes them.
+"""
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+
+from analytics.models import SelectionFrequency
+from annotation.models import ClassifyResponse, ContainsJudgment, Image, LabelClass
+from tasks.models import Assignment, Worker
+
+PAGE_ROWS = 20_000  # judgments or responses per query (each page is sorted in work_mem)
+PAGE_IMAGES = 2_000  # images per SF query (about ten SF rows each)
+HMAC_BLOCK = 64  # SHA-256 block size
+
+
+@dataclass(frozen=True)
+class Column:
+    """One exported field: its name, a SQL expression, and how to write it.
+
+    kind: text, int, bool, int_list (jsonb), sf (sf_sql's text) or written (text already written by value_sql).
+    """
+
+    name: str
+    sql: str
+    kind: str
+
+
+def _json_value(column: Column) -> str:
+    x = column.sql
+    return {
+        "text": f"COALESCE(to_json({x})::text, 'null')",
+        "int": f"COALESCE(({x})::text, 'null')",
+        "bool": f"CASE WHEN {x} THEN 'true' ELSE 'false' END",
+        "int_list": f"({x})::text",
+        "sf": x,
+        "written": x,
+    }[column.kind]
+
+
+def _csv_value(column: Column) -> str:
+    x = column.sql
+    return {
+        "text": f"""CASE WHEN {x} ~ E'[,"\\r\\n]' THEN '"' || replace({x}, '"', '""') || '"' """
+                f"ELSE COALESCE({x}, '') END",
+        "int": f"COALESCE(({x})::text, '')",
+        "bool": f"CASE WHEN {x} THEN 'True' ELSE 'False' END",
+        "int_list": f"""CASE WHEN strpos(({x})::text, ',') > 0 THEN '"' || replace(({x})::text, ' ', '') || '"' """
+                    f"ELSE ({x})::text END",
+        "sf": x,
+        "written": x,
+    }[column.kind]
+
+
+def value_sql(column: Column, fmt: str) -> str:
+    """A SQL expression for one field as written in `fmt`."""
+    return _csv_value(column) if fmt == "csv" else _json_value(column)
+
+
+def line_sql(columns: list[Column], fmt: str) -> str:
+    """A SQL expression for one output line (with its newline) in `fmt`: one concat() of literals and fields."""
+    opening, separator, closing = ("", ",", "\n") if fmt == "csv" else ("{", ", ", "}\n")
+    pieces: list[tuple[bool, str]] = []  # (is a literal, text)
+    for i, column in enumerate(columns):
+        name = "" if fmt == "csv" else f'"{column.name}": '
+        pieces += [(True, (separator if i else opening) + name), (False, value_sql(column, fmt))]
+    pieces.append((True, closing))
+    arguments, literal = [], ""
+    for is_literal, text in pieces:
+        if is_literal:
+            literal += text
+            continue
+        if literal:
+            arguments.append(_literal(literal))
+        arguments.append(text)
+        literal = ""
+    return f"concat({', '.join([*arguments, _literal(literal)])})"
+
+
+def _literal(text: str) -> str:
+    return "E'" + text.replace("\\", "\\\\").replace("'", "''").replace("\n", "\\n") + "'"
+
+
+def sf_sql(k: str, n: str) -> str:
+    """The text of analytics.exports.sf_value(k, n): k/n rounded half-up to 4 decimals, as Python's repr."""
+    q = f"((({k})::bigint * 20000 + ({n})) / (2 * ({n})))"
+    return (f"CASE WHEN ({n}) = 0 THEN '0.0' WHEN mod({q}, 10000) = 0 THEN ({q} / 10000)::text || '.0' "
+            f"ELSE ({q}::float8 / 10000)::text END")
+
+
+def hmac_pads() -> tuple[bytes, bytes]:
+    """HMAC-SHA256's inner and outer padded keys for settings.RELABEL_WORKER_ID_SALT (RFC 2104)."""
+    key = str(settings.RELABEL_WORKER_ID_SALT).encode()
+    if len(key) > HMAC_BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(HMAC_BLOCK, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+def worker_id_sql(external_id: str) -> str:
+    """tasks.privacy.public_worker_id in SQL; needs the %(ipad)s and %(opad)s parameters of hmac_pads()."""
+    inner = f"sha256(%(ipad)s::bytea || convert_to({external_id}, 'UTF8'))"
+    return f"'w_' || left(encode(sha256(%(opad)s::bytea || {inner}), 'hex'), 16)"
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _sf_query(fmt: str) -> str:
+    # An image's id is written once for its ten or so rows.
+    image = value_sql(Column("image", "external_id", "text"), fmt)
+    columns = [Column("image", "i.image", "written"), Column("label", "l.index", "int"),
+               Column("n_selected", "sf.n_selected", "int"), Column("n_shown", "sf.n_shown", "int"),
+               Column("sf", sf_sql("sf.n_selected", "sf.n_shown"), "sf")]
+    return (
+        f"WITH page AS MATERIALIZED (SELECT id, {image} AS image FROM {_table(Image)} "  # noqa: S608 - no user input
+        "WHERE dataset_id = %(dataset)s AND id > %(after)s ORDER BY id LIMIT %(limit)s) "
+        f"SELECT (SELECT string_agg(line, '') FROM (SELECT {line_sql(columns, fmt)} AS line FROM page i "
+        f"JOIN {_table(SelectionFrequency)} sf ON sf.image_id = i.id JOIN {_table(LabelClass)} l ON l.id = sf.label_id "
+        "ORDER BY sf.image_id, sf.label_id) lines), (SELECT max(id) FROM page)"
+    )
+
+
+def _response_query(model, fields: str, joins: str, columns: list[Column], fmt: str, raw: bool) -> str:
+    """One page of CONTAINS judgments or CLASSIFY responses in id order, pseudonyms computed once per worker."""
+    public_id = "w.external_id" if raw else worker_id_sql("w.external_id")
+    return (
+        f"WITH page AS MATERIALIZED (SELECT r.id, i.external_id, i.original_label_id, a.worker_id, {fields} "  # noqa: S608
+        f"FROM {_table(model)} r JOIN {_table(Image)} i ON i.id = r.image_id "
+        f"JOIN {_table(Assignment)} a ON a.id = r.assignment_id "
+        "WHERE i.dataset_id = %(dataset)s AND r.id > %(after)s ORDER BY r.id LIMIT %(limit)s), "
+        f"workers AS MATERIALIZED (SELECT w.id, {public_id} AS public_id FROM {_table(Worker)} w "
+        "WHERE w.id IN (SELECT worker_id FROM page)) "
+        f"SELECT string_agg(line, ''), max(id) FROM (SELECT {line_sql(columns, fmt)} AS line, p.id FROM page p "
+        f"JOIN workers w ON w.id = p.worker_id {joins} ORDER BY p.id) lines"
+    )
+
+
+def _contains_query(fmt: str, raw: bool) -> str:
+    columns = [Column("image", "p.external_id", "text"), Column("label", "l.index", "int"),
+               Column("worker", "w.public_id", "text"), Column("selected", "p.selected", "bool")]
+    joins = f"JOIN {_table(LabelClass)} l ON l.id = p.label_id"
+    return _response_query(ContainsJudgment, "r.label_id, r.selected", joins, columns, fmt, raw)
+
+
+def _classify_response_query(fmt: str, raw: bool) -> str:
+    columns = [Column("image", "p.external_id", "text"), Column("original_label", "o.index", "int"),
+               Column("worker", "w.public_id", "text"), Column("selected", "p.selected", "int_list"),
+               Column("main", "m.index", "int")]
+    joins = (f"LEFT JOIN {_table(LabelClass)} o ON o.id = p.original_label_id "
+             f"JOIN {_table(LabelClass)} m ON m.id = p.main_label_id")
+    return _response_query(ClassifyResponse, "r.selected, r.main_label_id", joins, columns, fmt, raw)
+
+
+QUERIES = {
+    "sf": lambda fmt, raw: (_sf_query(fmt), PAGE_IMAGES),
+    "contains": lambda fmt, raw: (_contains_query(fmt, raw), PAGE_ROWS),
+    "classify_responses": lambda fmt, raw: (_classify_response_query(fmt, raw), PAGE_ROWS),
+}
+
+
+def stream(dataset_id: int, what: str, fmt: str, raw_worker_ids: bool) -> Iterator[str]:
+    """The lines of export `what` (a key of QUERIES), one text block per keyset page; no header."""
+    query, limit = QUERIES[what](fmt, raw_worker_ids)
+    ipad, opad = hmac_pads()
+    params = {"dataset": dataset_id, "limit": limit, "ipad": ipad, "opad": opad, "after": 0}
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(query, params)
+            block, params["after"] = cursor.fetchone()
+            if params["after"] is None:
+                return
+            if block:
+                yield block
