@@ -144,6 +144,20 @@ def _unclaimed_chunks(dataset: Dataset):
     return InferenceChunk.objects.filter(Q(status=ChunkStatus.PENDING) | expired, dataset=dataset).order_by("pk")
 
 
+def lost_chunk_ids(min_age: timedelta) -> list[int]:
+    """Open chunks that nobody holds, across datasets: pending for at least `min_age`, or running with
+    an expired lease.
+
+    Meant to be called when the broker's inference queue is empty: then these chunks' messages were
+    lost (a broker restarted without persistence) and must be queued again. A duplicate message is
+    harmless: the claim lets one worker in and the other finds the chunk held or done.
+    """
+    now = timezone.now()
+    old_pending = Q(status=ChunkStatus.PENDING, created_at__lt=now - min_age)
+    expired = Q(status=ChunkStatus.RUNNING, lease_until__lt=now)
+    return list(InferenceChunk.objects.filter(old_pending | expired).order_by("pk").values_list("pk", flat=True))
+
+
 def claim_chunk(chunk_id: int, worker: str) -> str:
     """Claim a chunk for `worker` and return the claim token; ChunkBusy if someone holds it.
 

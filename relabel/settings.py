@@ -177,6 +177,7 @@ RELABEL_EXTRA_MODELS = env_str("RELABEL_EXTRA_MODELS", "")
 RELABEL_INFERENCE_BATCH_SIZE = env_int("RELABEL_INFERENCE_BATCH_SIZE", 0)  # 0: measured default per device
 RELABEL_LOADER_WORKERS = env_int("RELABEL_LOADER_WORKERS", -1)  # -1: chosen from the core count
 RELABEL_CHUNK_LEASE_SECONDS = env_int("RELABEL_CHUNK_LEASE_SECONDS", 600)
+RELABEL_REQUEUE_MIN_AGE_SECONDS = env_int("RELABEL_REQUEUE_MIN_AGE_SECONDS", 60)
 
 # Celery: eager (in-process) unless a broker is configured.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
@@ -190,12 +191,16 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
-CELERY_TASK_ROUTES = {"models_zoo.tasks.*": {"queue": "inference"}}
+CELERY_TASK_ROUTES = {"models_zoo.tasks.propose_chunk": {"queue": "inference"}}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE = {
     "sync-assignments": {
         "task": "tasks.tasks.sync_published_batches",
         "schedule": float(RELABEL_SYNC_INTERVAL_SECONDS),
+    },
+    "requeue-lost-chunks": {
+        "task": "models_zoo.tasks.requeue_lost_chunks",
+        "schedule": float(env_int("RELABEL_REQUEUE_INTERVAL_SECONDS", 120)),
     },
 }
 
