@@ -22,7 +22,7 @@ start() {
     for i in $(seq 1 "$workers"); do
         $BIN/celery -A relabel multi start "default$i" -Q default --pidfile="$RUN/%n.pid" --logfile="var/log/%n.log"
     done
-    $BIN/celery -A relabel multi start inference1 -Q inference --concurrency 1 \
+    $BIN/celery -A relabel multi start inference1 -Q inference --pool solo \
         --pidfile="$RUN/%n.pid" --logfile="var/log/%n.log"
     $BIN/celery -A relabel beat --detach --pidfile "$RUN/beat.pid" --logfile var/log/beat.log \
         --schedule var/celerybeat-schedule
