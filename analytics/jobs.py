@@ -4,16 +4,20 @@
 """
 
 import logging
+import time
 from collections.abc import Callable
 
-from django.core.management import call_command, get_commands
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from analytics.models import JobRun
 from analytics.services import aggregate_dataset
 from annotation.models import Dataset
+from models_zoo import services as proposals
+from models_zoo.models import ChunkStatus, InferenceChunk
 
+POLL_SECONDS = 2.0
 logger = logging.getLogger(__name__)
 
 
@@ -43,11 +47,49 @@ def _run_aggregate(job: JobRun, progress: Callable[[float, str], None]) -> str:
 
 
 def _run_candidates(job: JobRun, progress: Callable[[float, str], None]) -> str:
-    if "propose_candidates" not in get_commands():
-        raise JobError("the propose_candidates command is not installed (models_zoo)")
-    progress(0.05, "proposing candidates")
-    call_command("propose_candidates", dataset=job.dataset.name, sync=True)
-    return "candidates proposed"
+    """`propose_candidates --dataset D` with every registered model: inline where Celery is eager
+    (the embedded set-up), otherwise one task per chunk on the inference queue, polled for progress."""
+    plan = proposals.plan_proposal(job.dataset)
+    if not plan.chunk_ids:
+        return f"no image needs candidates ({plan.images_without_file} images have no file)"
+    total = max(plan.images_to_process, 1)
+
+    def report(done: int) -> None:
+        progress(0.05 + 0.9 * done / total, f"{done}/{total} images through the models")
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        proposals.check_weights(None)  # when it fails, the planned chunks stay open for the next run
+        _run_inline(job.pk, plan.chunk_ids, report)
+    else:
+        _queue_and_wait(plan.chunk_ids, report)
+    summary = proposals.proposal_summary(job.dataset, plan.chunk_ids)
+    failed = list(InferenceChunk.objects.filter(pk__in=plan.chunk_ids, status=ChunkStatus.FAILED)
+                  .values_list("error", flat=True))
+    if failed:
+        raise JobError(f"{len(failed)} of {len(plan.chunk_ids)} chunks failed, first with: {failed[0]}")
+    return (f"{summary.images_with_candidates}/{summary.images} images have candidates, {summary.candidates} "
+            f"candidate labels; {plan.images_without_file} images have no file")
+
+
+def _run_inline(job_id: int, chunk_ids: list[int], report: Callable[[int], None]) -> None:
+    done = 0
+    for chunk_id in chunk_ids:
+        done += proposals.process_chunk(chunk_id, worker=f"job-{job_id}").images
+        report(done)
+
+
+def _queue_and_wait(chunk_ids: list[int], report: Callable[[int], None]) -> None:
+    from models_zoo.tasks import propose_chunk
+
+    for chunk_id in chunk_ids:
+        propose_chunk.delay(chunk_id)
+    chunks = InferenceChunk.objects.filter(pk__in=chunk_ids)
+    while True:
+        finished = chunks.filter(status__in=[ChunkStatus.DONE, ChunkStatus.FAILED])
+        report(sum(len(ids) for ids in finished.values_list("image_ids", flat=True)))
+        if finished.count() == len(chunk_ids):
+            return
+        time.sleep(POLL_SECONDS)
 
 
 RUNNERS: dict[str, Callable[[JobRun, Callable[[float, str], None]], str]] = {
