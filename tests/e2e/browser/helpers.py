@@ -25,13 +25,12 @@ class PageLog:
 
     console_errors: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
-    request_objects: list = field(default_factory=list)
+    requests: list = field(default_factory=list)  # Playwright Request objects, in order
 
     def watch(self, page) -> None:
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.console_errors.append(f"{exc} (at {page.url})"))
-        page.on("request", self._request)
+        page.on("request", lambda request: self.requests.append(request))
         page.on("requestfailed", self._request_failed)
         page.on("response", lambda r: self.failed.append(f"{r.url} (HTTP {r.status})") if r.status >= 400 else None)
 
@@ -43,9 +42,8 @@ class PageLog:
         if request.failure != "net::ERR_ABORTED":  # cancelled by the test navigating on, not a failure
             self.failed.append(f"{request.url} ({request.failure})")
 
-    def _request(self, request) -> None:
-        self.requests.append(request.url)
-        self.request_objects.append(request)
+    def urls(self) -> list[str]:
+        return [request.url for request in self.requests]
 
     def problems(self, origin: str = "") -> list[str]:
         """Console errors and failed requests, only those about URLs of `origin` when given."""

@@ -59,5 +59,5 @@ def test_it_keeps_the_preview_read_only(simulator, open_page, app):
     page.locator("#submit").dispatch_event("click")
     page.wait_for_timeout(300)
     screenshot(page, "contains-preview")
-    assert not [url for url in page.relabel_log.requests if "/submit/" in url]
+    assert not [url for url in page.relabel_log.urls() if "/submit/" in url]
     assert not Assignment.objects.exists() and not ContainsJudgment.objects.exists()

@@ -33,7 +33,7 @@ def researcher_page(app, open_page):
 
 def assert_clean(page, app: str) -> None:
     assert page.relabel_log.problems() == []
-    assert [url for url in page.relabel_log.requests if not url.startswith(f"{app}/")] == []
+    assert [url for url in page.relabel_log.urls() if not url.startswith(f"{app}/")] == []
 
 
 def chart_sizes(page) -> list[tuple[float, float, int]]:
@@ -79,5 +79,5 @@ def test_it_serves_the_rest_schema_ui_locally(researcher_page, app):
     assert page.locator(".swagger-ui .opblock").count() >= 5
     assert "Relabel API" in page.locator(".swagger-ui .info").inner_text()
     screenshot(page, "api-docs")
-    assert any(url.startswith(f"{app}/api/schema/") for url in page.relabel_log.requests)
+    assert any(url.startswith(f"{app}/api/schema/") for url in page.relabel_log.urls())
     assert_clean(page, app)
