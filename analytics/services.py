@@ -56,23 +56,47 @@ def _sf_counts_sql(dataset: Dataset) -> tuple[str, tuple]:
 
 @transaction.atomic
 def aggregate_selection_frequencies(dataset: Dataset) -> int:
-    """Replace the dataset's SelectionFrequency rows by fresh counts; returns the number of pairs.
-
-    On PostgreSQL the counts first go to a temporary table (CREATE TABLE AS may use parallel
-    workers, INSERT ... SELECT may not), then into SelectionFrequency with one INSERT ... SELECT.
-    """
+    """Replace the dataset's SelectionFrequency rows by fresh counts (one transaction); returns the pair count."""
     sql, params = _sf_counts_sql(dataset)
+    if connection.vendor == "postgresql":
+        return _replace_sf_postgresql(dataset, sql, params)
     table = connection.ops.quote_name(SelectionFrequency._meta.db_table)
     SelectionFrequency.objects.filter(image__dataset=dataset).delete()
     with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
-            cursor.execute(f"INSERT INTO {table} (image_id, label_id, n_selected, n_shown) {sql}", params)
-            return cursor.rowcount
+        cursor.execute(f"INSERT INTO {table} (image_id, label_id, n_selected, n_shown) {sql}", params)
+        return cursor.rowcount
+
+
+def _replace_sf_postgresql(dataset: Dataset, sql: str, params: tuple) -> int:
+    """Counts into a temporary table, then write only what changed.
+
+    CREATE TABLE AS may use parallel workers (INSERT ... SELECT may not). Pairs that disappeared are
+    deleted, new or changed pairs are upserted in index order, unchanged pairs are not written at
+    all, so re-aggregating after a few new HITs costs little more than the counting.
+    """
+    table = connection.ops.quote_name(SelectionFrequency._meta.db_table)
+    image_table = connection.ops.quote_name(Image._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")  # compiling costs seconds and gains nothing on one scan
         cursor.execute(f"CREATE TEMPORARY TABLE relabel_sf_new AS {sql}", params)
-        cursor.execute(f"INSERT INTO {table} (image_id, label_id, n_selected, n_shown) SELECT * FROM relabel_sf_new")  # noqa: S608
-        pairs = cursor.rowcount
+        cursor.execute("ANALYZE relabel_sf_new")
+        cursor.execute(
+            f"DELETE FROM {table} sf USING {image_table} i WHERE sf.image_id = i.id AND i.dataset_id = %s "  # noqa: S608
+            "AND NOT EXISTS (SELECT 1 FROM relabel_sf_new n "
+            "WHERE n.image_id = sf.image_id AND n.label_id = sf.label_id)",
+            [dataset.pk],
+        )
+        cursor.execute(
+            f"INSERT INTO {table} AS sf (image_id, label_id, n_selected, n_shown) "  # noqa: S608
+            "SELECT * FROM relabel_sf_new ORDER BY image_id, label_id "
+            "ON CONFLICT (image_id, label_id) DO UPDATE "
+            "SET n_selected = EXCLUDED.n_selected, n_shown = EXCLUDED.n_shown "
+            "WHERE (sf.n_selected, sf.n_shown) IS DISTINCT FROM (EXCLUDED.n_selected, EXCLUDED.n_shown)"
+        )
+        cursor.execute("SELECT count(*) FROM relabel_sf_new")
+        pairs = cursor.fetchone()[0]
         cursor.execute("DROP TABLE relabel_sf_new")
-        return pairs
+    return pairs
 
 
 @dataclass

@@ -59,3 +59,15 @@ def test_it_replaces_the_datasets_rows_and_leaves_other_datasets_alone(capsys):
     assert sf_table(dataset) == {(mine.pk, hit.label_id): (0, 1)}
     assert sf_table(other) == {(theirs.pk, other_hit.label_id): (1, 1)}
     assert "1 selection frequencies" in capsys.readouterr().out
+
+
+def test_it_drops_pairs_whose_judgments_no_longer_count():
+    dataset = DatasetFactory()
+    a, b = images(2, dataset=dataset)
+    hit, other = contains_hit(LabelClassFactory(), [a]), contains_hit(LabelClassFactory(), [b])
+    judged(hit, {a})
+    excluded_later = judged(other, {b})
+    aggregate_selection_frequencies(dataset)
+    Assignment.objects.filter(pk=excluded_later.pk).update(flagged=True)
+    assert aggregate_selection_frequencies(dataset) == 1
+    assert sf_table(dataset) == {(a.pk, hit.label_id): (1, 1)}
