@@ -67,7 +67,7 @@ def import_images(
 ) -> ImportSummary:
     """Import every image under `path` into dataset `dataset_name` (created if needed)."""
     root = _checked_root(path)
-    dataset = _get_dataset(dataset_name)
+    dataset = get_or_create_dataset(dataset_name)
     summary = ImportSummary(dataset.name)
     resolver = LabelResolver()
     if not len(resolver):
@@ -87,7 +87,8 @@ def _checked_root(path: Path) -> Path:
     return root
 
 
-def _get_dataset(name: str) -> Dataset:
+def get_or_create_dataset(name: str) -> Dataset:
+    """The dataset of that name, created if new; ImportError_ if the name is not slug-safe."""
     if not DATASET_NAME.match(name or ""):
         raise ImportError_(
             f"invalid dataset name {name!r}: use letters, digits, '-' and '_' (at most 100), "

@@ -104,6 +104,9 @@ class ContainsJudgment(models.Model):
             models.UniqueConstraint(fields=["assignment", "image", "label"], name="unique_judgment"),
         ]
 
+    def __str__(self) -> str:
+        return f"assignment {self.assignment_id}: image {self.image_id} {'✓' if self.selected else '✗'} {self.label_id}"
+
 
 class ClassifyResponse(models.Model):
     """One worker's CLASSIFY answer for one image: the labels of distinct objects and the main one."""
@@ -119,6 +122,9 @@ class ClassifyResponse(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["assignment", "image"], name="unique_classify_response"),
         ]
+
+    def __str__(self) -> str:
+        return f"assignment {self.assignment_id}: image {self.image_id} main {self.main_label_id}"
 
 
 class Label1000Response(models.Model):

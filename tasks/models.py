@@ -118,6 +118,9 @@ class HitItem(models.Model):
             models.UniqueConstraint(fields=["hit", "image"], name="unique_hit_image"),
         ]
 
+    def __str__(self) -> str:
+        return f"hit {self.hit_id} #{self.position}: image {self.image_id} ({self.role})"
+
 
 class Assignment(models.Model):
     class Status(models.TextChoices):
@@ -161,6 +164,9 @@ class AssignmentTransition(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"assignment {self.assignment_id}: {self.from_status} → {self.to_status}"
 
 
 class GoldLabel(models.Model):

@@ -80,3 +80,4 @@ def test_the_command_prints_imported_skipped_and_rejected(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "imported 1, skipped 0" in out and "rejected 1" in out
     assert "rejected n01440764_b.jpg: not an image file" in out
+

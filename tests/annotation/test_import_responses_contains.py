@@ -1,11 +1,11 @@
 import json
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from analytics.models import SelectionFrequency
 from analytics.services import aggregate_selection_frequencies
-from annotation.models import ContainsJudgment, Image
+from annotation.models import ContainsJudgment, Dataset, Image
 from tasks.models import Assignment, Batch, Provider
 from tests.factories import DatasetFactory, ImageFactory, LabelClassFactory
 
@@ -80,3 +80,12 @@ def test_it_creates_file_less_images_when_asked(tmp_path, world):
     image = Image.objects.get(external_id="new.jpg")
     assert not image.file and image.original_label.index == 281
     assert ContainsJudgment.objects.filter(image=image).count() == 1
+
+
+def test_import_responses_refuses_an_unsafe_new_dataset_name(tmp_path):
+    responses = tmp_path / "r.jsonl"
+    responses.write_text('{"image": "a.jpg", "label": 0, "worker": "W1", "selected": true}\n')
+    with pytest.raises(CommandError, match="invalid dataset name"):
+        call_command("import_responses", str(responses), dataset="<script>", task="contains",
+                     create_dataset=True, create_missing_images=True)
+    assert not Dataset.objects.filter(name="<script>").exists()

@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from annotation.importer import ImportError_, get_or_create_dataset
 from annotation.label1000_import import import_label1000
 from annotation.models import Dataset
 from annotation.response_import import ResponseImportError, import_responses
@@ -24,7 +25,10 @@ class Command(BaseCommand):
     def handle(self, *args, **opts) -> None:
         name = opts["dataset"]
         if opts["create_dataset"]:
-            dataset, _ = Dataset.objects.get_or_create(name=name)
+            try:
+                dataset = get_or_create_dataset(name)
+            except ImportError_ as exc:
+                raise CommandError(str(exc)) from exc
         else:
             dataset = Dataset.objects.filter(name=name).first()
         if dataset is None:
