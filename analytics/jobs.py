@@ -1,14 +1,19 @@
 """Long jobs launched from the dashboard: a JobRun row records them, a Celery task runs them.
 
 `execute` claims the job (UPDATE ... WHERE status='queued'), so a redelivered task does nothing.
+While it runs, a heartbeat thread stamps the row; a running job whose heartbeat went silent (its
+worker was killed) is marked failed by `fail_stale_jobs`, which the dashboard calls when it shows jobs.
 """
 
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics.models import JobRun
@@ -18,6 +23,8 @@ from models_zoo import services as proposals
 from models_zoo.models import ChunkStatus, InferenceChunk
 
 POLL_SECONDS = 2.0
+HEARTBEAT_SECONDS = 30.0
+STALE_AFTER = timedelta(seconds=4 * HEARTBEAT_SECONDS)
 logger = logging.getLogger(__name__)
 
 
@@ -101,17 +108,50 @@ RUNNERS: dict[str, Callable[[JobRun, Callable[[float, str], None]], str]] = {
 def execute(job_id: int) -> bool:
     """Run a queued job; False when another worker already claimed it. A failure is recorded on
     the JobRun (status failed, the error as message) and logged, not re-raised: the dashboard shows it."""
+    now = timezone.now()
     claimed = JobRun.objects.filter(pk=job_id, status=JobRun.Status.QUEUED).update(
-        status=JobRun.Status.RUNNING, started_at=timezone.now()
+        status=JobRun.Status.RUNNING, started_at=now, heartbeat_at=now
     )
     if claimed != 1:
         return False
     job = JobRun.objects.select_related("dataset").get(pk=job_id)
     try:
-        message = RUNNERS[job.kind](job, lambda p, m: _update(job_id, progress=p, message=m))
+        with _heartbeat(job_id):
+            message = RUNNERS[job.kind](job, lambda p, m: _update(job_id, progress=p, message=m))
     except Exception as exc:
         logger.exception("job %s failed", job_id)
         _update(job_id, status=JobRun.Status.FAILED, message=str(exc)[:2000], finished_at=timezone.now())
         return True
     _update(job_id, status=JobRun.Status.DONE, progress=1.0, message=message, finished_at=timezone.now())
     return True
+
+
+@contextmanager
+def _heartbeat(job_id: int) -> Iterator[None]:
+    """Stamp the running job every HEARTBEAT_SECONDS from a thread that dies with the worker."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(HEARTBEAT_SECONDS):
+                JobRun.objects.filter(pk=job_id, status=JobRun.Status.RUNNING).update(heartbeat_at=timezone.now())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"job-{job_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def fail_stale_jobs() -> int:
+    """Mark failed the running jobs whose heartbeat stopped (their worker died); returns how many."""
+    silent_since = timezone.now() - STALE_AFTER
+    return JobRun.objects.filter(status=JobRun.Status.RUNNING, heartbeat_at__lt=silent_since).update(
+        status=JobRun.Status.FAILED,
+        finished_at=timezone.now(),
+        message=f"the worker running this job stopped (no sign of life for {STALE_AFTER.seconds} s): start it again",
+    )

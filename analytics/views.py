@@ -128,7 +128,7 @@ def dataset_dashboard(request: HttpRequest, name: str) -> HttpResponse:
         "money": money(dataset),
         "sections": sections,
         "workers": worker_quality(dataset),
-        "jobs": JobRun.objects.filter(dataset=dataset)[:10],
+        "jobs": _recent_jobs(dataset),
         "job_kinds": JobRun.Kind.choices,
         "images": Image.objects.filter(dataset=dataset).select_related("original_label").order_by("id")[:60],
     }
@@ -215,6 +215,11 @@ def start_job(request: HttpRequest, name: str, kind: str) -> HttpResponse:
     return redirect("analytics:dataset", name=dataset.name)
 
 
+def _recent_jobs(dataset: Dataset) -> list[JobRun]:
+    jobs.fail_stale_jobs()
+    return list(JobRun.objects.filter(dataset=dataset)[:10])
+
+
 def job_payload(job: JobRun) -> dict:
     return {"id": job.pk, "kind": job.kind, "status": job.status, "progress": job.progress, "message": job.message}
 
@@ -222,5 +227,6 @@ def job_payload(job: JobRun) -> dict:
 @staff_only
 @require_GET
 def job_status(request: HttpRequest, job_id: int) -> JsonResponse:
+    jobs.fail_stale_jobs()
     job = get_object_or_404(JobRun, pk=job_id)
     return JsonResponse(job_payload(job))
