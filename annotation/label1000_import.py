@@ -18,26 +18,26 @@ from annotation.models import Dataset, Label1000Response
 from annotation.response_import import (
     CHUNK_LINES,
     ImportReport,
+    Labels,
+    Line,
     LineError,
     ResponseImportError,
-    _import_batch,
-    _Labels,
-    _Line,
-    _numbered_lines,
-    _text,
-    _Writer,
+    Writer,
     file_sha256,
+    import_batch,
+    numbered_lines,
+    text_field,
 )
 from tasks.models import TaskKind
 
 
 @dataclass
-class _AnswerLine(_Line):
+class _AnswerLine(Line):
     practice: bool = False
     seconds: float = 0.0
 
 
-def parse_line(number: int, text: str, labels: _Labels) -> _AnswerLine:
+def parse_line(number: int, text: str, labels: Labels) -> _AnswerLine:
     """One checked line, or LineError saying what is wrong."""
     try:
         record = json.loads(text)
@@ -54,12 +54,12 @@ def parse_line(number: int, text: str, labels: _Labels) -> _AnswerLine:
         chosen, practice, seconds = response_from_line({**record, "labels": indices}, set(labels.pk_by_index))
     except AnswerError as exc:
         raise LineError(str(exc)) from exc
-    return _AnswerLine(number, _text(record, "image"), _text(record, "worker"),
+    return _AnswerLine(number, text_field(record, "image"), text_field(record, "worker"),
                        None if original is None else labels.index(original, "original_label"),
                        selected=chosen, practice=practice, seconds=seconds)
 
 
-class _AnswerWriter(_Writer):
+class _AnswerWriter(Writer):
     def count(self) -> int:
         return Label1000Response.objects.filter(assignment__hit__batch=self.batch).count()
 
@@ -88,12 +88,12 @@ def import_label1000(dataset: Dataset, path: Path, task: str = TaskKind.LABEL100
     except OSError as exc:
         raise ResponseImportError(f"cannot read {path}: {exc}") from exc
     report = ImportReport()
-    labels = _Labels()
+    labels = Labels()
     with transaction.atomic():
-        writer = _AnswerWriter(dataset, _import_batch(dataset, TaskKind.LABEL1000, path, sha), labels,
+        writer = _AnswerWriter(dataset, import_batch(dataset, TaskKind.LABEL1000, path, sha), labels,
                                create_missing_images, report)
         before = writer.count()
-        lines = _numbered_lines(path)
+        lines = numbered_lines(path)
         while chunk := list(islice(lines, CHUNK_LINES)):
             report.lines += len(chunk)
             parsed = []

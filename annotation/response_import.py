@@ -46,7 +46,7 @@ class ImportReport:
 
 
 @dataclass
-class _Line:
+class Line:
     number: int
     image: str
     worker: str
@@ -60,7 +60,7 @@ class LineError(ValueError):
     pass
 
 
-class _Labels:
+class Labels:
     """Taxonomy indices and wnids → LabelClass pk and index."""
 
     def __init__(self) -> None:
@@ -76,7 +76,7 @@ class _Labels:
         raise LineError(f"unknown {what} {value!r} (a taxonomy index or wnid; run load_taxonomy?)")
 
 
-def _text(record: dict, key: str) -> str:
+def text_field(record: dict, key: str) -> str:
     value = record.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
@@ -85,7 +85,7 @@ def _text(record: dict, key: str) -> str:
     return value.strip()
 
 
-def parse_line(number: int, text: str, task: str, labels: _Labels) -> _Line:
+def parse_line(number: int, text: str, task: str, labels: Labels) -> Line:
     """One checked line of an import file, or LineError saying what is wrong."""
     try:
         record = json.loads(text)
@@ -94,7 +94,7 @@ def parse_line(number: int, text: str, task: str, labels: _Labels) -> _Line:
     if not isinstance(record, dict):
         raise LineError("not a JSON object")
     original = record.get("original_label")
-    line = _Line(number, _text(record, "image"), _text(record, "worker"),
+    line = Line(number, text_field(record, "image"), text_field(record, "worker"),
                  None if original is None else labels.index(original, "original_label"))
     if task == TaskKind.CONTAINS:
         line.label = labels.index(record.get("label"), "label")
@@ -120,7 +120,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _import_batch(dataset: Dataset, task: str, path: Path, sha: str) -> Batch:
+def import_batch(dataset: Dataset, task: str, path: Path, sha: str) -> Batch:
     key = hashlib.sha256(f"import:{dataset.pk}:{task}:{sha}".encode()).hexdigest()
     batch, _ = Batch.objects.get_or_create(
         key=key,
@@ -131,7 +131,7 @@ def _import_batch(dataset: Dataset, task: str, path: Path, sha: str) -> Batch:
     return batch
 
 
-def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
+def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
     with path.open(encoding="utf-8", errors="replace") as handle:
         for number, text in enumerate(handle, start=1):
             if text.strip():
@@ -149,12 +149,12 @@ def import_responses(
     except OSError as exc:
         raise ResponseImportError(f"cannot read {path}: {exc}") from exc
     report = ImportReport()
-    labels = _Labels()
+    labels = Labels()
     with transaction.atomic():
-        batch = _import_batch(dataset, task, path, sha)
-        writer = _Writer(dataset, batch, labels, create_missing_images, report)
+        batch = import_batch(dataset, task, path, sha)
+        writer = Writer(dataset, batch, labels, create_missing_images, report)
         before = writer.count()
-        lines = _numbered_lines(path)
+        lines = numbered_lines(path)
         while chunk := list(islice(lines, CHUNK_LINES)):
             report.lines += len(chunk)
             parsed = []
@@ -203,10 +203,10 @@ def insert_ignoring_conflicts(
             cursor.execute(head + ", ".join([row_marks] * len(chunk)) + " ON CONFLICT DO NOTHING", params)
 
 
-class _Writer:
+class Writer:
     """Resolves images, workers, HITs and assignments for a chunk of lines, then bulk-inserts the answers."""
 
-    def __init__(self, dataset: Dataset, batch: Batch, labels: _Labels, create: bool, report: ImportReport):
+    def __init__(self, dataset: Dataset, batch: Batch, labels: Labels, create: bool, report: ImportReport):
         self.dataset, self.batch, self.labels, self.create, self.report = dataset, batch, labels, create, report
         self.hits: dict[int | None, int] = dict(batch.hits.values_list("label_id", "pk"))
         self.workers: dict[str, int] = {}
@@ -216,7 +216,7 @@ class _Writer:
         model = ContainsJudgment if self.batch.kind == TaskKind.CONTAINS else ClassifyResponse
         return model.objects.filter(assignment__hit__batch=self.batch).count()
 
-    def write(self, lines: list[_Line]) -> None:
+    def write(self, lines: list[Line]) -> None:
         images = self._images(lines)
         known = []
         for line in lines:
@@ -241,7 +241,7 @@ class _Writer:
                 for line in known
             ], json_columns={"selected"})
 
-    def _images(self, lines: list[_Line]) -> dict[str, int]:
+    def _images(self, lines: list[Line]) -> dict[str, int]:
         wanted = {line.image for line in lines}
         rows = Image.objects.filter(dataset=self.dataset, external_id__in=wanted).values_list("external_id", "pk")
         found = dict(rows)
@@ -258,7 +258,7 @@ class _Writer:
                          .values_list("external_id", "pk"))
         return found
 
-    def _hit_key(self, line: _Line) -> int | None:
+    def _hit_key(self, line: Line) -> int | None:
         return self.labels.pk_by_index[line.label] if self.batch.kind == TaskKind.CONTAINS else None
 
     def _hit(self, label_id: int | None) -> int:
@@ -267,7 +267,7 @@ class _Writer:
             self.hits[label_id] = hit.pk
         return self.hits[label_id]
 
-    def _assignments(self, lines: list[_Line]) -> dict[tuple[int | None, str], int]:
+    def _assignments(self, lines: list[Line]) -> dict[tuple[int | None, str], int]:
         """(hit key, worker name) → assignment id, creating what is missing (cached across chunks)."""
         self._add_workers({line.worker for line in lines} - set(self.workers))
         missing = {(self._hit_key(line), line.worker) for line in lines} - set(self.assignments)

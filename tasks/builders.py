@@ -79,7 +79,7 @@ def batch_cost(n_hits: int, assignments: int, reward: Decimal) -> Decimal:
     return total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _validate_common(assignments: int, reward: Decimal, provider: str) -> None:
+def validate_common(assignments: int, reward: Decimal, provider: str) -> None:
     if assignments < 1:
         raise BuildError("--assignments must be at least 1")
     if reward < 0:
@@ -88,7 +88,7 @@ def _validate_common(assignments: int, reward: Decimal, provider: str) -> None:
         raise BuildError(f"unknown provider {provider!r}: use local, sandbox, production, simulator or link")
 
 
-def _batch_key(dataset: Dataset, kind: str, options: dict, content: Iterable) -> str:
+def batch_key(dataset: Dataset, kind: str, options: dict, content: Iterable) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps([dataset.name, kind, options], sort_keys=True, default=str).encode())
     for row in content:
@@ -96,7 +96,7 @@ def _batch_key(dataset: Dataset, kind: str, options: dict, content: Iterable) ->
     return digest.hexdigest()
 
 
-def _options_dict(options: ContainsOptions | ClassifyOptions) -> dict:
+def options_dict(options: ContainsOptions | ClassifyOptions) -> dict:
     return {key: str(value) if isinstance(value, Decimal) else value for key, value in asdict(options).items()}
 
 
@@ -241,7 +241,7 @@ def _candidate_pairs(dataset: Dataset) -> dict[int, list[int]]:
 
 def build_contains_batch(dataset: Dataset, options: ContainsOptions) -> BuildResult:
     """Create a draft CONTAINS batch from the dataset's candidate labels (or return the identical one)."""
-    _validate_common(options.assignments, options.reward, options.provider)
+    validate_common(options.assignments, options.reward, options.provider)
     if options.gold < 0 or options.grid - options.gold < 1:
         raise BuildError(f"--grid {options.grid} leaves no room for candidates next to --gold {options.gold}")
     if options.negatives not in ("similar", "distant"):
@@ -250,13 +250,13 @@ def build_contains_batch(dataset: Dataset, options: ContainsOptions) -> BuildRes
     if not pairs:
         raise BuildError(f"dataset {dataset.name!r} has no candidate labels: run propose_candidates first")
     content = ((label, tuple(images)) for label, images in sorted(pairs.items()))
-    key = _batch_key(dataset, TaskKind.CONTAINS, _options_dict(options), content)
+    key = batch_key(dataset, TaskKind.CONTAINS, options_dict(options), content)
     existing = Batch.objects.filter(key=key).first()
     if existing:
-        return _existing_result(existing)
+        return existing_result(existing)
     plan = plan_contains(dataset, options, pairs)
     grids = [(label_id, [(image, role, []) for image, role in tiles]) for label_id, tiles in plan.grids]
-    result = _create_batch(dataset, TaskKind.CONTAINS, options, key, grids)
+    result = create_batch(dataset, TaskKind.CONTAINS, options, key, grids)
     result.warnings = plan.warnings
     return result
 
@@ -270,7 +270,7 @@ def build_classify_batch(dataset: Dataset, options: ClassifyOptions, items: dict
     `items` maps image id → the labels to offer (the follow-up selection made from selection
     frequencies); images are packed `per_hit` to a HIT in a seeded random order.
     """
-    _validate_common(options.assignments, options.reward, options.provider)
+    validate_common(options.assignments, options.reward, options.provider)
     if options.per_hit < 1:
         raise BuildError("--per-hit must be at least 1")
     offered = {image: sorted(labels) for image, labels in items.items() if len(labels) >= 2}
@@ -279,10 +279,10 @@ def build_classify_batch(dataset: Dataset, options: ClassifyOptions, items: dict
             f"no image of dataset {dataset.name!r} needs CLASSIFY (none has two or more labels with "
             f"SF >= {options.sf_ratio} x SF(original)): run aggregate first, or lower --sf-ratio"
         )
-    key = _batch_key(dataset, TaskKind.CLASSIFY, _options_dict(options), sorted(offered.items()))
+    key = batch_key(dataset, TaskKind.CLASSIFY, options_dict(options), sorted(offered.items()))
     existing = Batch.objects.filter(key=key).first()
     if existing:
-        return _existing_result(existing)
+        return existing_result(existing)
     rng = random.Random(f"{options.seed}:classify")
     images = sorted(offered)
     rng.shuffle(images)
@@ -290,7 +290,7 @@ def build_classify_batch(dataset: Dataset, options: ClassifyOptions, items: dict
     for start in range(0, len(images), options.per_hit):
         chunk = images[start:start + options.per_hit]
         grids.append((None, [(image, HitItem.Role.CANDIDATE, _shuffled(rng, offered[image])) for image in chunk]))
-    return _create_batch(dataset, TaskKind.CLASSIFY, options, key, grids)
+    return create_batch(dataset, TaskKind.CLASSIFY, options, key, grids)
 
 
 def _shuffled(rng: random.Random, labels: list[int]) -> list[int]:
@@ -302,13 +302,13 @@ def _shuffled(rng: random.Random, labels: list[int]) -> list[int]:
 # --- writing --------------------------------------------------------------------------------------
 
 
-def _existing_result(batch: Batch) -> BuildResult:
+def existing_result(batch: Batch) -> BuildResult:
     n_hits = batch.hits.count()
     n_items = HitItem.objects.filter(hit__batch=batch).count()
     return BuildResult(batch, False, n_hits, n_items, batch_cost(n_hits, batch.assignments_per_hit, batch.reward))
 
 
-def _create_batch(
+def create_batch(
     dataset: Dataset, kind: str, options: ContainsOptions | ClassifyOptions, key: str,
     grids: list[tuple[int | None, list[tuple[int, str, list[int]]]]],
 ) -> BuildResult:
@@ -317,7 +317,7 @@ def _create_batch(
             batch = Batch.objects.create(
                 dataset=dataset, kind=kind, name=options.name, provider=options.provider,
                 reward=options.reward, assignments_per_hit=options.assignments,
-                options=_options_dict(options), key=key,
+                options=options_dict(options), key=key,
             )
             hits = Hit.objects.bulk_create([Hit(batch=batch, label_id=label_id) for label_id, _ in grids])
             items = [
@@ -330,6 +330,6 @@ def _create_batch(
         existing = Batch.objects.filter(key=key).first()
         if existing is None:
             raise
-        return _existing_result(existing)
+        return existing_result(existing)
     cost = batch_cost(len(hits), options.assignments, Decimal(options.reward))
     return BuildResult(batch, True, len(hits), len(items), cost)

@@ -15,11 +15,11 @@ from annotation.models import Dataset, Image
 from tasks.builders import (
     BuildError,
     BuildResult,
-    _batch_key,
-    _create_batch,
-    _existing_result,
-    _options_dict,
-    _validate_common,
+    batch_key,
+    create_batch,
+    existing_result,
+    options_dict,
+    validate_common,
 )
 from tasks.models import Batch, HitItem, Provider, TaskKind
 
@@ -54,7 +54,7 @@ def options_from(opts: dict, common: dict) -> Label1000Options:
 
 def build_label1000_batch(dataset: Dataset, options: Label1000Options) -> BuildResult:
     """Create a draft label1000 batch over the dataset's images with a file (or return the identical one)."""
-    _validate_common(options.assignments, options.reward, options.provider)
+    validate_common(options.assignments, options.reward, options.provider)
     if options.per_hit < 1:
         raise BuildError("--per-hit must be at least 1")
     if not 1 <= options.prune_top_k <= 1000:
@@ -68,13 +68,13 @@ def build_label1000_batch(dataset: Dataset, options: Label1000Options) -> BuildR
     rng.shuffle(images)
     if options.limit:
         images = images[:options.limit]
-    key = _batch_key(dataset, TaskKind.LABEL1000, _options_dict(options), images)
+    key = batch_key(dataset, TaskKind.LABEL1000, options_dict(options), images)
     existing = Batch.objects.filter(key=key).first()
     if existing:
-        return _existing_result(existing)
+        return existing_result(existing)
     grids = [
         (None, [(image, HitItem.Role.CANDIDATE, []) for image in images[start:start + options.per_hit]])
         for start in range(0, len(images), options.per_hit)
     ]
-    return _create_batch(dataset, TaskKind.LABEL1000, options, key, grids)
+    return create_batch(dataset, TaskKind.LABEL1000, options, key, grids)
 
