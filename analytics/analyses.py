@@ -52,6 +52,7 @@ class DatasetArrays:
     original_object: np.ndarray
     top1: dict[str, np.ndarray] = field(default_factory=dict)
     superclass_of: dict[int, str] = field(default_factory=dict)
+    label_names: dict[int, str] = field(default_factory=dict)
 
     @property
     def size(self) -> int:

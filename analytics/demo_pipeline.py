@@ -5,6 +5,7 @@ Stages whose command is not installed (e.g. torch missing for candidates) are re
 """
 
 import csv
+import io
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from annotation.models import CandidateLabel, Dataset, Image
 from tasks.models import Batch, TaskKind
 
 DEMO_DATASET = "demo"
+SHOWN_WARNINGS = 3
 BUNDLED_IMAGES = Path(settings.BASE_DIR) / "demo" / "images"
 VARIANTS: dict[str, Callable[[PILImage.Image], PILImage.Image]] = {
     "": lambda image: image,
@@ -70,7 +72,9 @@ def run_demo(say: Callable[[str], None]) -> dict[str, str]:
             say(f"· {title}: skipped (command `{command}` is not installed)")
         else:
             say(f"· {title}")
-            call_command(command, *args, **options)
+            warnings = io.StringIO()
+            call_command(command, *args, stderr=warnings, **options)
+            _condense(warnings.getvalue(), say)
 
     call_command("migrate", verbosity=0)
     stage("Loading the ImageNet-1k taxonomy", "load_taxonomy", False)
@@ -85,6 +89,15 @@ def run_demo(say: Callable[[str], None]) -> dict[str, str]:
           dataset=DEMO_DATASET, sync=True)
     _crowd_stages(stage, dataset)
     return {"admin": ensure_user("admin", staff=True), "annotator": ensure_user("annotator", staff=False)}
+
+
+def _condense(warnings: str, say: Callable[[str], None]) -> None:
+    """Show the first few warnings of a stage and count the rest (the tiny demo triggers many)."""
+    lines = warnings.strip().splitlines()
+    for line in lines[:SHOWN_WARNINGS]:
+        say(f"  {line}")
+    if len(lines) > SHOWN_WARNINGS:
+        say(f"  ... and {len(lines) - SHOWN_WARNINGS} more warnings like these")
 
 
 def _crowd_stages(stage: Callable[..., None], dataset: Dataset) -> None:

@@ -27,6 +27,7 @@ def load_dataset_arrays(dataset: Dataset) -> DatasetArrays:
         **_classify_results(dataset, position, len(images)),
         top1=_top1_predictions(dataset, position, len(images)),
         superclass_of=dict(LabelClass.objects.values_list("index", "superclass")),
+        label_names=dict(LabelClass.objects.values_list("index", "name")),
     )
     return data
 

@@ -46,11 +46,18 @@ def objects_section(data: DatasetArrays) -> Section:
 
 def cooccurrence_section(data: DatasetArrays) -> Section:
     pairs = analyses.cooccurring_pairs(data.object_groups)
-    rows = [[p.a, p.b, p.n_both, p.n_a, p.n_b, _r(p.p_b_given_a), _r(p.p_a_given_b)] for p in pairs]
-    chart = charts.bar_chart([f"{p.a}+{p.b}" for p in pairs], {"P": [Bar(p.probability) for p in pairs]},
+
+    def name(index: int) -> str:
+        return data.label_names.get(index, str(index))
+
+    rows = [[p.a, p.b, p.n_both, p.n_a, p.n_b, _r(p.p_b_given_a), _r(p.p_a_given_b), name(p.a), name(p.b)]
+            for p in pairs]
+    chart = charts.bar_chart([f"{name(p.a)} + {name(p.b)}" for p in pairs],
+                             {"P": [Bar(p.probability) for p in pairs]},
                              "Top co-occurring class pairs", y_max=1.0, y_label="probability")
     return Section("cooccurrence", "Classes co-occurring as distinct objects",
-                   ["label_a", "label_b", "images_both", "images_a", "images_b", "p_b_given_a", "p_a_given_b"],
+                   ["label_a", "label_b", "images_both", "images_a", "images_b", "p_b_given_a", "p_a_given_b",
+                    "name_a", "name_b"],
                    rows, [chart])
 
 

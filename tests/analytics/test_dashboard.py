@@ -102,3 +102,16 @@ def test_it_records_a_failed_job(dataset):
 def test_it_refuses_an_unknown_job(staff_client, dataset):
     response = staff_client.post(reverse("analytics:start-job", args=[dataset.name, "nope"]))
     assert response.status_code == 400
+
+
+def test_it_names_co_occurring_classes_in_the_chart_and_table(staff_client, dataset):
+    from annotation.models import LabelClass
+
+    response = staff_client.get(reverse("analytics:analysis-csv", args=[dataset.name, "cooccurrence"]))
+    header, first = response.content.decode().splitlines()[:2]
+    assert header.endswith("name_a,name_b")
+    a, b = (int(x) for x in first.split(",")[:2])
+    names = dict(LabelClass.objects.filter(index__in=[a, b]).values_list("index", "name"))
+    assert first.endswith(f"{names[a]},{names[b]}")
+    html = staff_client.get(reverse("analytics:dataset", args=[dataset.name])).content.decode()
+    assert f"{names[a]} + {names[b]}" in html
