@@ -1,8 +1,14 @@
 """PostgreSQL fast path of the large exports (SF, CONTAINS judgments, CLASSIFY responses).
 
 PostgreSQL writes every JSONL/CSV line itself, and one query returns a whole keyset page of lines
-as a single text value (string_agg), so Python handles one value per page instead of one object per
-row. The bytes are those of the pure-Python path in analytics/exports.py (tests compare the two):
+as a single text value (string_agg over the page's ORDER BY ... LIMIT subquery, which feeds the
+aggregate in order), so Python handles one value per page instead of one object per row. Values
+shared by many rows (a worker's pseudonym, an image's written id for its SF rows) are computed once,
+in a LATERAL subquery that PostgreSQL memoises or in the page of images. The whole export reads one
+REPEATABLE READ snapshot, with JIT off (it would compile every page's query again) and a
+work_mem large enough for the planner to memoise image lookups.
+
+The bytes are those of the pure-Python path in analytics/exports.py (tests compare the two):
 strings are escaped by to_json (the same escapes as json.encoder.encode_basestring), CSV fields are
 quoted by the same rule, `sf` is the same half-up rounding to 4 decimals, and worker pseudonyms are
 HMAC-SHA256 computed from sha256() exactly as tasks.privacy.public_worker_id computes them.
@@ -13,14 +19,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from analytics.models import SelectionFrequency
 from annotation.models import ClassifyResponse, ContainsJudgment, Image, LabelClass
 from tasks.models import Assignment, Worker
 
-PAGE_ROWS = 20_000  # judgments or responses per query (each page is sorted in work_mem)
-PAGE_IMAGES = 2_000  # images per SF query (about ten SF rows each)
+PAGE_ROWS = 20_000  # judgments or responses per query
+PAGE_IMAGES = 2_000  # images per SF query (about ten SF rows each, sorted in work_mem)
 HMAC_BLOCK = 64  # SHA-256 block size
 
 
@@ -29,18 +35,22 @@ class Column:
     """One exported field: its name, a SQL expression, and how to write it.
 
     kind: text, int, bool, int_list (jsonb), sf (sf_sql's text) or written (text already written by value_sql).
+    Only a nullable column pays for a NULL check.
     """
 
     name: str
     sql: str
     kind: str
+    nullable: bool = False
 
 
 def _json_value(column: Column) -> str:
     x = column.sql
+    if column.nullable:
+        return f"COALESCE({_json_value(Column(column.name, x, column.kind))}, 'null')"
     return {
-        "text": f"COALESCE(to_json({x})::text, 'null')",
-        "int": f"COALESCE(({x})::text, 'null')",
+        "text": f"to_json({x})::text",
+        "int": f"({x})::text",
         "bool": f"CASE WHEN {x} THEN 'true' ELSE 'false' END",
         "int_list": f"({x})::text",
         "sf": x,
@@ -50,10 +60,11 @@ def _json_value(column: Column) -> str:
 
 def _csv_value(column: Column) -> str:
     x = column.sql
+    if column.nullable:
+        return f"COALESCE({_csv_value(Column(column.name, x, column.kind))}, '')"
     return {
-        "text": f"""CASE WHEN {x} ~ E'[,"\\r\\n]' THEN '"' || replace({x}, '"', '""') || '"' """
-                f"ELSE COALESCE({x}, '') END",
-        "int": f"COALESCE(({x})::text, '')",
+        "text": f"""CASE WHEN {x} ~ E'[,"\\r\\n]' THEN '"' || replace({x}, '"', '""') || '"' ELSE {x} END""",
+        "int": f"({x})::text",
         "bool": f"CASE WHEN {x} THEN 'True' ELSE 'False' END",
         "int_list": f"""CASE WHEN strpos(({x})::text, ',') > 0 THEN '"' || replace(({x})::text, ' ', '') || '"' """
                     f"ELSE ({x})::text END",
@@ -132,35 +143,35 @@ def _sf_query(fmt: str) -> str:
     )
 
 
-def _response_query(model, fields: str, joins: str, columns: list[Column], fmt: str, raw: bool) -> str:
-    """One page of CONTAINS judgments or CLASSIFY responses in id order, pseudonyms computed once per worker."""
-    public_id = "w.external_id" if raw else worker_id_sql("w.external_id")
+def _response_query(model, joins: str, columns: list[Column], fmt: str, raw: bool) -> str:
+    """One page of CONTAINS judgments or CLASSIFY responses (`r`) in id order, with `i` the image (its
+    written id `i.image`) and `w.worker` the written worker id, computed once per worker (Memoize)."""
+    image = value_sql(Column("image", "external_id", "text"), fmt)
+    worker = value_sql(Column("worker", "external_id" if raw else worker_id_sql("external_id"), "text"), fmt)
+    columns = [Column("image", "i.image", "written"), *columns]
+    columns.insert(2, Column("worker", "w.worker", "written"))
     return (
-        f"WITH page AS MATERIALIZED (SELECT r.id, i.external_id, i.original_label_id, a.worker_id, {fields} "  # noqa: S608
-        f"FROM {_table(model)} r JOIN {_table(Image)} i ON i.id = r.image_id "
+        f"SELECT string_agg(line, ''), max(id) FROM (SELECT {line_sql(columns, fmt)} AS line, r.id "  # noqa: S608
+        f"FROM {_table(model)} r JOIN LATERAL (SELECT {image} AS image, original_label_id FROM {_table(Image)} "
+        "WHERE id = r.image_id AND dataset_id = %(dataset)s OFFSET 0) i ON true "
         f"JOIN {_table(Assignment)} a ON a.id = r.assignment_id "
-        "WHERE i.dataset_id = %(dataset)s AND r.id > %(after)s ORDER BY r.id LIMIT %(limit)s), "
-        f"workers AS MATERIALIZED (SELECT w.id, {public_id} AS public_id FROM {_table(Worker)} w "
-        "WHERE w.id IN (SELECT worker_id FROM page)) "
-        f"SELECT string_agg(line, ''), max(id) FROM (SELECT {line_sql(columns, fmt)} AS line, p.id FROM page p "
-        f"JOIN workers w ON w.id = p.worker_id {joins} ORDER BY p.id) lines"
+        f"JOIN LATERAL (SELECT {worker} AS worker FROM {_table(Worker)} WHERE id = a.worker_id OFFSET 0) w ON true "
+        f"{joins} WHERE r.id > %(after)s ORDER BY r.id LIMIT %(limit)s) lines"
     )
 
 
 def _contains_query(fmt: str, raw: bool) -> str:
-    columns = [Column("image", "p.external_id", "text"), Column("label", "l.index", "int"),
-               Column("worker", "w.public_id", "text"), Column("selected", "p.selected", "bool")]
-    joins = f"JOIN {_table(LabelClass)} l ON l.id = p.label_id"
-    return _response_query(ContainsJudgment, "r.label_id, r.selected", joins, columns, fmt, raw)
+    columns = [Column("label", "l.index", "int"), Column("selected", "r.selected", "bool")]
+    joins = f"JOIN {_table(LabelClass)} l ON l.id = r.label_id"
+    return _response_query(ContainsJudgment, joins, columns, fmt, raw)
 
 
 def _classify_response_query(fmt: str, raw: bool) -> str:
-    columns = [Column("image", "p.external_id", "text"), Column("original_label", "o.index", "int"),
-               Column("worker", "w.public_id", "text"), Column("selected", "p.selected", "int_list"),
+    columns = [Column("original_label", "o.index", "int", nullable=True), Column("selected", "r.selected", "int_list"),
                Column("main", "m.index", "int")]
-    joins = (f"LEFT JOIN {_table(LabelClass)} o ON o.id = p.original_label_id "
-             f"JOIN {_table(LabelClass)} m ON m.id = p.main_label_id")
-    return _response_query(ClassifyResponse, "r.selected, r.main_label_id", joins, columns, fmt, raw)
+    joins = (f"LEFT JOIN {_table(LabelClass)} o ON o.id = i.original_label_id "
+             f"JOIN {_table(LabelClass)} m ON m.id = r.main_label_id")
+    return _response_query(ClassifyResponse, joins, columns, fmt, raw)
 
 
 QUERIES = {
@@ -175,7 +186,13 @@ def stream(dataset_id: int, what: str, fmt: str, raw_worker_ids: bool) -> Iterat
     query, limit = QUERIES[what](fmt, raw_worker_ids)
     ipad, opad = hmac_pads()
     params = {"dataset": dataset_id, "limit": limit, "ipad": ipad, "opad": opad, "after": 0}
-    with connection.cursor() as cursor:
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(), connection.cursor() as cursor:
+        if outermost:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        # Without JIT compiling every page; with room for PostgreSQL to memoise image lookups.
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         while True:
             cursor.execute(query, params)
             block, params["after"] = cursor.fetchone()

@@ -4,7 +4,7 @@ rows/s and peak RSS, in both formats.
 Usage (PostgreSQL; the database is created and filled with COPY on first use):
     .venv/bin/python bench/bench_export.py --database-url postgres://postgres@127.0.0.1:5432/relabel_bench \
         --rows 10000000
-Each export runs in its own process so its peak RSS (ru_maxrss) is its own. Prints a Markdown table
+Each export runs in its own process so its peak RSS (VmHWM) is its own. Prints a Markdown table
 for docs/benchmarks.md (section "Export"), with the machine load before and after.
 """
 
@@ -168,11 +168,19 @@ def run_cli(what: str, fmt: str) -> tuple[int, float]:
     return lines, elapsed
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS. Not ru_maxrss: on Linux it keeps the parent's peak across fork and exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(mode: str, what: str, fmt: str, database_url: str) -> None:
     setup_django(database_url)
     lines, elapsed = (run_api if mode == "api" else run_cli)(what, fmt)
     rows = lines - (1 if fmt == "csv" else 0)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     print(f"{mode}\t{what}\t{fmt}\t{rows}\t{elapsed:.1f}\t{rows / elapsed:.0f}\t{peak_mb:.0f}")
 
 

@@ -20,8 +20,9 @@ WORKER_IDS = ["A1B2C3", "simulated-007", "Wörker,1", "x" * 128, ""]
 def _sql_worker_ids(external_ids: list[str]) -> list[str]:
     ipad, opad = pg_exports.hmac_pads()
     with connection.cursor() as cursor:
+        sql = pg_exports.worker_id_sql("e")
         cursor.execute(
-            f"SELECT {pg_exports.worker_id_sql('e')} FROM unnest(%(ids)s::text[]) WITH ORDINALITY AS t(e, n) ORDER BY n",
+            f"SELECT {sql} FROM unnest(%(ids)s::text[]) WITH ORDINALITY AS t(e, n) ORDER BY n",  # noqa: S608
             {"ids": external_ids, "ipad": ipad, "opad": opad},
         )
         return [row[0] for row in cursor.fetchall()]
@@ -37,7 +38,8 @@ def test_it_rounds_selection_frequencies_in_sql_exactly_as_in_python():
     pairs = [(k, n) for n in range(0, 161) for k in range(0, n + 1)]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {pg_exports.sf_sql('k', 'n')} FROM unnest(%s::int[], %s::int[]) WITH ORDINALITY AS t(k, n, i) "
+            f"SELECT {pg_exports.sf_sql('k', 'n')} FROM unnest(%s::int[], %s::int[]) "  # noqa: S608
+            "WITH ORDINALITY AS t(k, n, i) "
             "ORDER BY i", [[k for k, _ in pairs], [n for _, n in pairs]],
         )
         assert [row[0] for row in cursor.fetchall()] == [repr(sf_value(k, n)) for k, n in pairs]
@@ -54,3 +56,13 @@ def test_it_exports_the_same_bytes_as_the_python_path_across_pages(monkeypatch, 
             fast = "".join(stream(dataset, what, fmt, raw_worker_ids=raw))
             assert fast == "".join(python_stream(dataset, what, fmt, raw_worker_ids=raw)), (fmt, raw)
             assert fast.count("\n") > 20 and "elsewhere" not in fast
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_reads_one_snapshot_outside_any_transaction_and_leaves_autocommit_on():
+    dataset = build_demo_like()
+    blocks = stream(dataset, "contains", "jsonl")
+    first = next(blocks)
+    assert connection.in_atomic_block  # the export's own REPEATABLE READ, READ ONLY transaction
+    assert first + "".join(blocks) == "".join(python_stream(dataset, "contains", "jsonl"))
+    assert not connection.in_atomic_block and connection.get_autocommit()
