@@ -19,6 +19,7 @@ from annotation.models import ClassifyResponse, ContainsJudgment, Dataset, Image
 from tasks.models import Assignment
 
 BULK_SIZE = 5000
+SF_LOCK = 0x5F1  # first key of the transaction advisory lock taken while a dataset's SF are replaced
 COUNTED_STATUSES = (Assignment.Status.SUBMITTED, Assignment.Status.APPROVED)
 
 
@@ -57,9 +58,9 @@ def _sf_counts_sql(dataset: Dataset) -> tuple[str, tuple]:
 @transaction.atomic
 def aggregate_selection_frequencies(dataset: Dataset) -> int:
     """Replace the dataset's SelectionFrequency rows by fresh counts (one transaction); returns the pair count."""
-    sql, params = _sf_counts_sql(dataset)
     if connection.vendor == "postgresql":
-        return _replace_sf_postgresql(dataset, sql, params)
+        return _replace_sf_postgresql(dataset)
+    sql, params = _sf_counts_sql(dataset)
     table = connection.ops.quote_name(SelectionFrequency._meta.db_table)
     SelectionFrequency.objects.filter(image__dataset=dataset).delete()
     with connection.cursor() as cursor:
@@ -67,35 +68,77 @@ def aggregate_selection_frequencies(dataset: Dataset) -> int:
         return cursor.rowcount
 
 
-def _replace_sf_postgresql(dataset: Dataset, sql: str, params: tuple) -> int:
-    """Counts into a temporary table, then write only what changed.
+def _counted_assignment_ids(dataset: Dataset) -> str:
+    """The dataset's counted CONTAINS assignment ids as a PostgreSQL array literal, '{1,2,...}'."""
+    ids = Assignment.objects.filter(
+        hit__batch__dataset=dataset, status__in=COUNTED_STATUSES, flagged=False
+    ).values_list("id", flat=True).order_by("id")
+    return "{" + ",".join(map(str, ids.iterator(chunk_size=50_000))) + "}"
 
-    CREATE TABLE AS may use parallel workers (INSERT ... SELECT may not). Pairs that disappeared are
-    deleted, new or changed pairs are upserted in index order, unchanged pairs are not written at
-    all, so re-aggregating after a few new HITs costs little more than the counting.
+
+# Settings for the aggregation transaction on PostgreSQL (SET LOCAL, so they end with it):
+# - jit off: compiling the expressions costs seconds and gains nothing on one scan;
+# - work_mem: the GROUP BY and the hash joins hold about 200 bytes per (image, label) pair; with the
+#   default 4 MB a million pairs spill to disk in every parallel worker.
+PG_AGGREGATION_SETTINGS = {"jit": "off", "work_mem": "256MB"}
+
+
+def _pg_settings(cursor) -> None:
+    for name, value in PG_AGGREGATION_SETTINGS.items():
+        cursor.execute(f"SET LOCAL {name} = '{value}'")
+
+
+def _replace_sf_postgresql(dataset: Dataset) -> int:
+    """Count into a temporary table, then write only what changed.
+
+    The counting filters judgments by the dataset's counted assignment ids, sent as one array
+    constant: PostgreSQL tests `assignment_id = ANY(...)` with a hash table inside the scan, about
+    a third cheaper per judgment than a hash join with assignments, HITs and batches (and with
+    few ids it may use the assignment index instead). CREATE TABLE AS may use parallel workers
+    (INSERT ... SELECT may not). The fresh counts and the dataset's stored pairs are compared with
+    one hash full join into a second temporary table of differences; only those rows are then
+    deleted, updated or inserted. An upsert of every pair would probe the unique index once per
+    pair (about 10 s for a million pairs) even when nothing changed, so re-aggregating after a few
+    new HITs costs little more than the counting.
     """
     table = connection.ops.quote_name(SelectionFrequency._meta.db_table)
     image_table = connection.ops.quote_name(Image._meta.db_table)
+    judgment_table = connection.ops.quote_name(ContainsJudgment._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")  # compiling costs seconds and gains nothing on one scan
-        cursor.execute(f"CREATE TEMPORARY TABLE relabel_sf_new AS {sql}", params)
-        cursor.execute("ANALYZE relabel_sf_new")
+        # One aggregation of a dataset at a time (until commit): a second one then diffs against
+        # the first one's rows instead of inserting the same new pairs.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SF_LOCK, dataset.pk])
+        _pg_settings(cursor)
         cursor.execute(
-            f"DELETE FROM {table} sf USING {image_table} i WHERE sf.image_id = i.id AND i.dataset_id = %s "  # noqa: S608
-            "AND NOT EXISTS (SELECT 1 FROM relabel_sf_new n "
-            "WHERE n.image_id = sf.image_id AND n.label_id = sf.label_id)",
+            "CREATE TEMPORARY TABLE relabel_sf_new ON COMMIT DROP AS "  # noqa: S608
+            "SELECT image_id, label_id, count(*) FILTER (WHERE selected) AS n_selected, count(*) AS n_shown "
+            f"FROM {judgment_table} WHERE assignment_id = ANY(%s::bigint[]) GROUP BY image_id, label_id",
+            [_counted_assignment_ids(dataset)],
+        )
+        pairs = cursor.rowcount
+        cursor.execute(
+            "CREATE TEMPORARY TABLE relabel_sf_diff ON COMMIT DROP AS "  # noqa: S608
+            "SELECT old.id, n.image_id, n.label_id, n.n_selected, n.n_shown FROM relabel_sf_new n "
+            f"FULL JOIN (SELECT sf.* FROM {table} sf JOIN {image_table} i ON i.id = sf.image_id "
+            "WHERE i.dataset_id = %s) old ON old.image_id = n.image_id AND old.label_id = n.label_id "
+            "WHERE old.id IS NULL OR n.image_id IS NULL "
+            "OR (old.n_selected, old.n_shown) IS DISTINCT FROM (n.n_selected, n.n_shown)",
             [dataset.pk],
         )
         cursor.execute(
-            f"INSERT INTO {table} AS sf (image_id, label_id, n_selected, n_shown) "  # noqa: S608
-            "SELECT * FROM relabel_sf_new ORDER BY image_id, label_id "
-            "ON CONFLICT (image_id, label_id) DO UPDATE "
-            "SET n_selected = EXCLUDED.n_selected, n_shown = EXCLUDED.n_shown "
-            "WHERE (sf.n_selected, sf.n_shown) IS DISTINCT FROM (EXCLUDED.n_selected, EXCLUDED.n_shown)"
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM relabel_sf_diff WHERE image_id IS NULL)"  # noqa: S608
         )
-        cursor.execute("SELECT count(*) FROM relabel_sf_new")
-        pairs = cursor.fetchone()[0]
-        cursor.execute("DROP TABLE relabel_sf_new")
+        cursor.execute(
+            f"UPDATE {table} sf SET n_selected = d.n_selected, n_shown = d.n_shown FROM relabel_sf_diff d "  # noqa: S608
+            "WHERE sf.id = d.id AND d.image_id IS NOT NULL"
+        )
+        cursor.execute(
+            f"INSERT INTO {table} (image_id, label_id, n_selected, n_shown) "  # noqa: S608
+            "SELECT image_id, label_id, n_selected, n_shown FROM relabel_sf_diff WHERE id IS NULL "
+            "ORDER BY image_id, label_id"
+        )
+        # Dropped now, not only at commit: an outer transaction may aggregate again.
+        cursor.execute("DROP TABLE relabel_sf_new, relabel_sf_diff")
     return pairs
 
 
@@ -124,8 +167,12 @@ def categorise_images(dataset: Dataset, sf_ratio: float = 0.5, min_workers: int 
     """Store each image's category (easy/mis/fu/amb) from its selection frequencies.
 
     Images without any selection frequency are `amb`. Returns the counts and, for `fu` images,
-    the labels to offer in CLASSIFY.
+    the labels to offer in CLASSIFY. PostgreSQL categorises in SQL (`_categorise_postgresql`),
+    other databases with `analytics.aggregation.categorise`; both store the same rows.
     """
+    if connection.vendor == "postgresql":
+        _categorise_postgresql(dataset, sf_ratio, min_workers)
+        return _stored_summary(dataset)
     originals = dict(
         Image.objects.filter(dataset=dataset).values_list("id", "original_label__index").iterator(BULK_SIZE)
     )
@@ -146,6 +193,72 @@ def categorise_images(dataset: Dataset, sf_ratio: float = 0.5, min_workers: int 
     ImageCategory.objects.filter(image__dataset=dataset).delete()
     ImageCategory.objects.bulk_create(rows, batch_size=BULK_SIZE)
     return summary
+
+
+# `analytics.aggregation.categorise` for every image of a dataset in one statement. Same arithmetic
+# in double precision: threshold = (ratio x selected) / shown of the original label, a label is
+# confident when shown >= m, selected > 0 and selected / shown >= threshold - 1e-12; confident
+# labels by decreasing SF, then index. Every image of the dataset gets a row, so the upsert
+# leaves no stale row; unchanged rows are not rewritten.
+CATEGORISE_SQL = """
+WITH images AS (
+    SELECT i.id AS image_id, i.original_label_id AS original_id,
+           o.n_selected AS original_selected, o.n_shown AS original_shown
+    FROM {image} i
+    LEFT JOIN {sf} o ON o.image_id = i.id AND o.label_id = i.original_label_id
+    WHERE i.dataset_id = %(dataset)s
+), confident AS (
+    SELECT s.image_id,
+           jsonb_agg(l.index ORDER BY s.n_selected::float8 / s.n_shown DESC, l.index) AS labels,
+           count(*) = 1 AND bool_and(s.label_id = img.original_id) AS only_original
+    FROM images img
+    JOIN {sf} s ON s.image_id = img.image_id
+    JOIN {label} l ON l.id = s.label_id
+    WHERE img.original_shown >= greatest(%(min_workers)s, 1) AND img.original_selected > 0
+      AND s.n_shown >= %(min_workers)s AND s.n_selected > 0
+      AND s.n_selected::float8 / nullif(s.n_shown, 0)
+          >= %(sf_ratio)s::float8 * img.original_selected / img.original_shown - 1e-12::float8
+    GROUP BY s.image_id
+)
+INSERT INTO {category} AS c (image_id, category, labels, sf_ratio, min_workers)
+SELECT img.image_id,
+       CASE WHEN img.original_id IS NULL
+                 OR coalesce(img.original_shown, 0) < greatest(%(min_workers)s, 1) THEN %(amb)s
+            WHEN img.original_selected = 0 THEN %(mis)s
+            WHEN conf.only_original THEN %(easy)s
+            ELSE %(fu)s END,
+       coalesce(conf.labels, '[]'::jsonb), %(sf_ratio)s::float8, %(min_workers)s
+FROM images img LEFT JOIN confident conf ON conf.image_id = img.image_id
+ON CONFLICT (image_id) DO UPDATE
+SET category = EXCLUDED.category, labels = EXCLUDED.labels,
+    sf_ratio = EXCLUDED.sf_ratio, min_workers = EXCLUDED.min_workers
+WHERE (c.category, c.labels, c.sf_ratio, c.min_workers)
+      IS DISTINCT FROM (EXCLUDED.category, EXCLUDED.labels, EXCLUDED.sf_ratio, EXCLUDED.min_workers)
+"""
+
+
+def _categorise_postgresql(dataset: Dataset, sf_ratio: float, min_workers: int) -> None:
+    quote = connection.ops.quote_name
+    sql = CATEGORISE_SQL.format(
+        image=quote(Image._meta.db_table), sf=quote(SelectionFrequency._meta.db_table),
+        label=quote(LabelClass._meta.db_table), category=quote(ImageCategory._meta.db_table),
+    )
+    category = ImageCategory.Category
+    with connection.cursor() as cursor:
+        _pg_settings(cursor)
+        cursor.execute(sql, {
+            "dataset": dataset.pk, "sf_ratio": float(sf_ratio), "min_workers": min_workers,
+            "amb": category.AMBIGUOUS, "mis": category.MIS, "easy": category.EASY, "fu": category.FOLLOW_UP,
+        })
+
+
+def _stored_summary(dataset: Dataset) -> CategorySummary:
+    rows = ImageCategory.objects.filter(image__dataset=dataset)
+    counts = Counter(dict(rows.values_list("category").annotate(n=Count("id")).values_list("category", "n")))
+    follow_up = dict(
+        rows.filter(category=ImageCategory.Category.FOLLOW_UP).order_by("image_id").values_list("image_id", "labels")
+    )
+    return CategorySummary(counts, follow_up)
 
 
 def _category(image_id: int, category: str, labels: list[int], sf_ratio: float, min_workers: int) -> ImageCategory:

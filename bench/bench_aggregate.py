@@ -6,10 +6,11 @@ loaded with COPY into a scratch database that is dropped and re-created on every
     .venv/bin/python bench/bench_aggregate.py [--images 50000] [--labels 20] [--workers 10]
         [--database-url postgres://postgres@127.0.0.1:5432/relabel_bench_aggregate]
 
-Prints the time of the selection-frequency step (GROUP BY into a temporary table, then one
-INSERT ... SELECT ... ON CONFLICT), first into an empty table and then again with unchanged counts,
-and of the whole `aggregate` command (which also categorises every image), in judgments per second.
-`--reuse` keeps the database of an earlier run and skips the (slow) COPY fill.
+Times the whole `aggregate` command (selection frequencies, categories of every image, CLASSIFY
+results) twice, in judgments per second: a first build into empty aggregate tables, then a re-run
+with unchanged counts; each with the SQL statements that took more than 50 ms, and the load average.
+`--reuse` keeps the database of an earlier run and skips the (slow) COPY fill; `--fill-only` stops
+after the fill.
 """
 
 import argparse
@@ -33,6 +34,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/relabel_bench_aggregate")
     parser.add_argument("--reuse", action="store_true",
                         help="keep the database filled by an earlier run (same sizes) and only time the aggregation")
+    parser.add_argument("--fill-only", action="store_true",
+                        help="fill the database and stop (time it later with --reuse)")
     return parser.parse_args()
 
 
@@ -108,7 +111,7 @@ def fill(args: argparse.Namespace):
         copy_rows(cursor.cursor, "annotation_containsjudgment", "assignment_id, image_id, label_id, selected",
                   blocks())
         cursor.execute("SET session_replication_role = DEFAULT")
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM (ANALYZE)")  # hint bits and statistics, as autovacuum leaves a live table
     total = args.images * args.labels * args.workers
     print(f"loaded {total:,} judgments with COPY in {time.perf_counter() - started:.1f}s")
     return dataset, total
@@ -125,23 +128,42 @@ def main() -> None:
         dataset, total = Dataset.objects.get(name="bench"), ContainsJudgment.objects.count()
     else:
         dataset, total = fill(args)
+    if args.fill_only:
+        return
+    from django.db import connection
+
+    from analytics.models import ClassifyResult, ImageCategory, SelectionFrequency
+
+    tables = ", ".join(model._meta.db_table for model in (SelectionFrequency, ImageCategory, ClassifyResult))
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {tables}")
+    for run in ("first build (empty aggregate tables)", "re-run (counts unchanged)"):
+        time_aggregate(dataset, run, total)
+
+
+def time_aggregate(dataset, run: str, total: int) -> None:
     from django.core.management import call_command
+    from django.db import connection
 
-    from analytics.models import SelectionFrequency
-    from analytics.services import aggregate_selection_frequencies
+    steps = []
 
-    SelectionFrequency.objects.filter(image__dataset=dataset).delete()
-    for run in ("first build (no rows yet)", "re-run (counts unchanged)"):
+    def timed(execute, sql, params, many, context):
         started = time.perf_counter()
-        pairs = aggregate_selection_frequencies(dataset)
-        seconds = time.perf_counter() - started
-        print(f"selection frequencies, {run}: {pairs:,} pairs from {total:,} judgments in {seconds:.2f}s "
-              f"= {total / seconds / 1e6:.2f} M judgments/s")
-    started = time.perf_counter()
-    call_command("aggregate", "--dataset", dataset.name)
-    seconds = time.perf_counter() - started
-    print(f"aggregate command (SF + categories + CLASSIFY): {seconds:.2f}s = {total / seconds / 1e6:.2f} M judgments/s")
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            steps.append((time.perf_counter() - started, " ".join(sql.split())[:90]))
 
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    with connection.execute_wrapper(timed):
+        call_command("aggregate", "--dataset", dataset.name)
+    seconds = time.perf_counter() - started
+    print(f"aggregate command, {run}: {total:,} judgments in {seconds:.2f}s = {total / seconds / 1e6:.2f} M judgments/s"
+          f" (load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after)")
+    for step_seconds, sql in steps:
+        if step_seconds > 0.05:
+            print(f"  {step_seconds:6.2f}s  {sql}")
 
 if __name__ == "__main__":
     main()
