@@ -1,7 +1,11 @@
+"""`create_hits` lives in analytics because CLASSIFY batches need the selection frequencies
+(analytics is the top of the dependency graph: it may read tasks, nothing reads it)."""
+
 from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from analytics.services import categorise_images
 from annotation.models import Dataset
 from tasks import builders_label1000
 from tasks.builders import (
@@ -73,8 +77,6 @@ class Command(BaseCommand):
         if opts["task"] == TaskKind.CONTAINS:
             options = ContainsOptions(grid=opts["grid"], gold=opts["gold"], negatives=opts["negatives"], **common)
             return build_contains_batch(dataset, options)
-        from analytics.services import categorise_images
-
         options = ClassifyOptions(
             per_hit=opts["per_hit"], sf_ratio=opts["sf_ratio"], min_workers=opts["min_workers"], **common
         )
