@@ -68,19 +68,25 @@ def aggregate_selection_frequencies(dataset: Dataset) -> int:
         return cursor.rowcount
 
 
-def _counted_assignment_ids(dataset: Dataset) -> str:
-    """The dataset's counted CONTAINS assignment ids as a PostgreSQL array literal, '{1,2,...}'."""
+def _counted_assignment_ids(cursor, dataset: Dataset) -> str:
+    """The dataset's counted assignment ids as a PostgreSQL array literal '{1,2,...}', built by the server."""
     ids = Assignment.objects.filter(
         hit__batch__dataset=dataset, status__in=COUNTED_STATUSES, flagged=False
-    ).values_list("id", flat=True).order_by("id")
-    return "{" + ",".join(map(str, ids.iterator(chunk_size=50_000))) + "}"
+    ).values("id").order_by()
+    sql, params = ids.query.sql_with_params()
+    cursor.execute(f"SELECT '{{' || coalesce(string_agg(id::text, ','), '') || '}}' FROM ({sql}) ids", params)  # noqa: S608
+    return cursor.fetchone()[0]
 
 
-# Settings for the aggregation transaction on PostgreSQL (SET LOCAL, so they end with it):
+# Settings for the aggregation transaction on PostgreSQL (SET LOCAL: they end with the outermost
+# transaction):
 # - jit off: compiling the expressions costs seconds and gains nothing on one scan;
-# - work_mem: the GROUP BY and the hash joins hold about 200 bytes per (image, label) pair; with the
-#   default 4 MB a million pairs spill to disk in every parallel worker.
-PG_AGGREGATION_SETTINGS = {"jit": "off", "work_mem": "256MB"}
+# - work_mem: the GROUP BY and the hash joins hold about 150 bytes per (image, label) pair; with the
+#   default 4 MB a million pairs spill to disk in every parallel worker;
+# - parallel_tuple_cost: with a large work_mem the planner prices the Gather of the partial counts
+#   as if every worker returned every pair and picks one serial scan, which counts 10 M judgments
+#   slower than two workers and the leader do (measured in docs/benchmarks.md).
+PG_AGGREGATION_SETTINGS = {"jit": "off", "work_mem": "256MB", "parallel_tuple_cost": "0.02"}
 
 
 def _pg_settings(cursor) -> None:
@@ -113,7 +119,7 @@ def _replace_sf_postgresql(dataset: Dataset) -> int:
             "CREATE TEMPORARY TABLE relabel_sf_new ON COMMIT DROP AS "  # noqa: S608
             "SELECT image_id, label_id, count(*) FILTER (WHERE selected) AS n_selected, count(*) AS n_shown "
             f"FROM {judgment_table} WHERE assignment_id = ANY(%s::bigint[]) GROUP BY image_id, label_id",
-            [_counted_assignment_ids(dataset)],
+            [_counted_assignment_ids(cursor, dataset)],
         )
         pairs = cursor.rowcount
         cursor.execute(
