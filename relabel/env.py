@@ -1,6 +1,7 @@
 """Typed environment helpers that fail loudly on bad values."""
 
 import os
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -50,6 +51,19 @@ def env_float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from exc
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    """An exact decimal setting (money): a float would turn 0.10 into 0.1000000000000000055."""
+    raw = os.environ.get(name)
+    value = default if raw is None or raw.strip() == "" else raw.strip()
+    try:
+        number = Decimal(value)
+    except InvalidOperation as exc:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a decimal number") from exc
+    if not number.is_finite():
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a finite number")
+    return number
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

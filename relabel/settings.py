@@ -10,7 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from relabel.env import env_bool, env_float, env_int, env_list, env_str
+from relabel.env import env_bool, env_decimal, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("RELABEL_VAR_DIR", str(BASE_DIR / "var")))
@@ -167,6 +167,10 @@ MTURK_AWS_PROFILE = env_str("MTURK_AWS_PROFILE", "")
 MTURK_MAX_ATTEMPTS = env_int("MTURK_MAX_ATTEMPTS", 8)
 MTURK_SIMULATOR_STATE = Path(env_str("MTURK_SIMULATOR_STATE", str(VAR_DIR / "mturk-simulator.json")))
 RELABEL_SYNC_INTERVAL_SECONDS = env_int("RELABEL_SYNC_INTERVAL_SECONDS", 300)
+# The most one bonus may pay (US$): a guard against typing 50 for 0.50, in the admin and `pay_bonus`.
+RELABEL_MAX_BONUS = env_decimal("RELABEL_MAX_BONUS", "5.00")
+if RELABEL_MAX_BONUS <= 0:
+    raise ImproperlyConfigured(f"RELABEL_MAX_BONUS={RELABEL_MAX_BONUS} must be positive")
 
 # Models (models_zoo): device "auto" picks CUDA when present.
 RELABEL_INFERENCE_DEVICE = env_str("RELABEL_INFERENCE_DEVICE", "auto")

@@ -6,6 +6,7 @@ from tasks.admin_actions import (
     approve_assignments,
     block_workers,
     expire_batches,
+    pay_bonus,
     publish_batches,
     reject_assignments,
     show_spent,
@@ -70,7 +71,7 @@ class HitAdmin(admin.ModelAdmin):
 class AssignmentAdmin(admin.ModelAdmin):
     list_display = ("id", "hit", "worker", "status", "gold_accuracy", "flagged", "submitted_at")
     list_filter = ("status", "flagged")
-    actions = [approve_assignments, reject_assignments]
+    actions = [approve_assignments, reject_assignments, pay_bonus]
     search_fields = ("provider_assignment_id", "worker__external_id")
     raw_id_fields = ("hit", "worker")
 

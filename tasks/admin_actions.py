@@ -1,8 +1,14 @@
-"""Admin actions for the crowd operations (publish, sync, expire, approve, reject, block); thin over services."""
+"""Admin actions for the crowd operations (publish, sync, expire, approve, reject, bonus, block); thin over services."""
 
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from tasks import services
 from tasks.models import Assignment, Batch, Provider, Worker
@@ -93,6 +99,45 @@ def approve_assignments(modeladmin: admin.ModelAdmin, request: HttpRequest, quer
 @admin.action(description="Reject submitted assignments (standard quality-control feedback)", permissions=["change"])
 def reject_assignments(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Assignment]) -> None:
     _report(modeladmin, request, *_review(queryset, approve=False), "assignments rejected")
+
+
+class BonusForm(forms.Form):
+    amount = forms.DecimalField(label="Amount (US$)", max_digits=8, decimal_places=2, min_value=Decimal("0.01"))
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+                             help_text="Shown to the worker with the payment.")
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if "amount" in data and "reason" in data:
+            try:
+                data["amount"], data["reason"] = services.bonus_terms(data["amount"], data["reason"])
+            except services.BonusError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return data
+
+
+@admin.action(description="Pay a bonus…", permissions=["change"])
+def pay_bonus(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Assignment]
+) -> TemplateResponse | None:
+    """Ask for the amount and reason on a page of its own, then pay each selected assignment once."""
+    form = BonusForm(request.POST if "apply" in request.POST else None)
+    selected = list(queryset.select_related("hit__batch", "worker").order_by("pk"))
+    if form.is_valid():
+        report = services.pay_bonuses(selected, form.cleaned_data["amount"], form.cleaned_data["reason"])
+        _report(modeladmin, request, len(report.paid), report.refused, f"bonuses paid (${report.total})")
+        if report.already_paid:
+            ids = ", ".join(str(bonus.assignment_id) for bonus in report.already_paid)
+            modeladmin.message_user(request, f"Already paid with this amount and reason, not paid again: "
+                                             f"assignment {ids}.", messages.WARNING)
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Pay a bonus", "opts": modeladmin.model._meta, "form": form,
+        "rows": [(assignment, services.bonus_refusal(assignment)) for assignment in selected],
+        "cap": settings.RELABEL_MAX_BONUS, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/tasks/assignment/pay_bonus.html", context)
 
 
 def _toggle_block(queryset: QuerySet[Worker], block: bool) -> tuple[int, list[str]]:

@@ -1,23 +1,34 @@
 """Publishing, syncing and paying crowd work: the operations commands, tasks and the admin call."""
 
 import logging
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.db.models import Count, Q
 
 from tasks.models import Assignment, Batch, Bonus, Hit, Provider
+from tasks.mturk import MTurkError
 from tasks.pricing import SAFE_ROUND_SIZE, fee, fee_rate
-from tasks.providers import CrowdProvider, ProviderError, SyncReport, get_provider
+from tasks.providers import MTURK_TARGETS, CrowdProvider, ProviderError, SyncReport, get_provider
+from tasks.providers.base import bonus_token
 from tasks.providers.mturk import round_sizes
 
 log = logging.getLogger(__name__)
 REVIEWED = (Assignment.Status.APPROVED, Assignment.Status.REJECTED)
 SYNCED_STATUSES = (Batch.Status.PUBLISHING, Batch.Status.PUBLISHED, Batch.Status.EXPIRED)
+CENT = Decimal("0.01")
+# Providers that can take a bonus; MTurk pays it, local and link only record it (paid off-site).
+BONUS_TARGETS = (*MTURK_TARGETS, Provider.LOCAL, Provider.LINK)
 
 
 class PublishError(ProviderError):
     pass
+
+
+class BonusError(ProviderError):
+    """A bonus that must not be paid; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -160,3 +171,80 @@ def fee_note(estimate: CostEstimate) -> str:
         f"Publish them in rounds of {SAFE_ROUND_SIZE} (--rounds-of {SAFE_ROUND_SIZE}) to pay 20% instead."
     )
 
+
+
+# -- bonuses ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class BonusReport:
+    """What paying bonuses did: paid now, paid before (same assignment, amount and reason), refused."""
+
+    paid: list[Bonus] = field(default_factory=list)
+    already_paid: list[Bonus] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((bonus.amount for bonus in self.paid), Decimal("0.00"))
+
+
+def bonus_terms(amount: Decimal | str, reason: str) -> tuple[Decimal, str]:
+    """The checked amount (dollars and cents, positive, at most RELABEL_MAX_BONUS) and the trimmed reason."""
+    try:
+        value = Decimal(str(amount).strip())
+    except InvalidOperation as exc:
+        raise BonusError(f"bonus amount {amount!r} is not a number: give dollars, e.g. 0.50") from exc
+    if not value.is_finite() or value <= 0:
+        raise BonusError(f"bonus amount must be a positive number of dollars, got {amount}")
+    cap = settings.RELABEL_MAX_BONUS
+    if value > cap:
+        raise BonusError(f"bonus ${value} is above the ${cap} cap per payment (setting RELABEL_MAX_BONUS)")
+    if value != value.quantize(CENT):
+        raise BonusError(f"bonus amount {amount} has fractions of a cent: give dollars and cents, e.g. 0.50")
+    reason = reason.strip()
+    if not reason:
+        raise BonusError("a bonus needs a reason: it is shown to the worker")
+    return value.quantize(CENT), reason
+
+
+def bonus_refusal(assignment: Assignment) -> str:
+    """Why this assignment cannot get a bonus ('' when it can)."""
+    batch = assignment.hit.batch
+    if batch.provider not in BONUS_TARGETS:
+        return f"its batch {batch.pk} is {batch.get_provider_display()}: there is no platform to pay through"
+    if assignment.status != Assignment.Status.APPROVED:
+        return f"it is {assignment.status}: only approved work gets a bonus"
+    if assignment.worker.blocked:
+        return f"worker {assignment.worker} is blocked: unblock them first to pay a bonus"
+    return ""
+
+
+def pay_bonuses(assignments: Iterable[Assignment], amount: Decimal | str, reason: str) -> BonusReport:
+    """Pay each assignment one bonus through its batch's provider; a repeat with the same terms pays nothing.
+
+    The Bonus token is derived from (assignment, amount, reason), so a double click, a browser retry or
+    a re-run of the command finds the bonus already paid (MTurk also refuses a repeated token).
+    """
+    amount, reason = bonus_terms(amount, reason)
+    providers: dict[str, CrowdProvider] = {}
+    report = BonusReport()
+    for assignment in assignments:
+        assignment = Assignment.objects.select_related("hit__batch", "worker").get(pk=assignment.pk)
+        refusal = bonus_refusal(assignment)
+        if refusal:
+            report.refused.append(f"assignment {assignment.pk}: {refusal}")
+            continue
+        target = assignment.hit.batch.provider
+        paid_before = Bonus.objects.filter(
+            token=bonus_token(assignment, amount, reason), status=Bonus.Status.PAID
+        ).exists()
+        try:
+            if target not in providers:
+                providers[target] = get_provider(target)
+            bonus = providers[target].bonus(assignment, amount, reason)
+        except (ProviderError, MTurkError) as exc:
+            report.refused.append(f"assignment {assignment.pk}: {exc}")
+            continue
+        (report.already_paid if paid_before else report.paid).append(bonus)
+    return report
