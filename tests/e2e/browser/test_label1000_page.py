@@ -17,13 +17,17 @@ def published_label1000_hit() -> Hit:
         image_with_files(dataset, label, n)
     call_command("create_hits", "--dataset", dataset.name, "--task", "label1000", "--per-hit", "2",
                  "--assignments", "1", "--provider", "sandbox")
+    # Images being labeled are never shown as examples (they would give the answer away): the example
+    # of the last class is an image of the dataset outside the batch.
+    image_with_files(dataset, classes[-1], len(NAMES) - 1)
     hit = Batch.objects.get(kind=TaskKind.LABEL1000).hits.order_by("pk").first()
     hit.status = Hit.Status.PUBLISHED
     hit.save(update_fields=["status"])
     return hit
 
 
-def test_it_stores_the_ranked_labels_of_each_image(app, open_page):
+def test_it_stores_the_ranked_labels_of_each_image(app, open_page, settings):
+    settings.RELABEL_EXEMPLAR_DIR = ""  # examples come from the dataset's own images
     hit = published_label1000_hit()
     page = open_page()
     page.goto(f"{app}/hit/{hit.pk}/?assignmentId=AL1000&hitId=H1&workerId=AWORKEREXPERT")
@@ -37,6 +41,11 @@ def test_it_stores_the_ranked_labels_of_each_image(app, open_page):
     page.locator("#l1k-search").fill("")
     page.locator("#l1k-count", has_text="6 of 6 classes").wait_for()
     page.locator('.l1k-class[data-index="1"]').click()
+    example = page.locator('.l1k-class[data-index="5"]')
+    example.scroll_into_view_if_needed()
+    example.locator("img[src]").first.wait_for(state="attached", timeout=5_000)
+    wait_for_images(page, '.l1k-class[data-index="5"] img[src]')
+    assert example.locator("img").evaluate_all("all => all.map(img => img.naturalWidth)") == [320]
     page.locator('#l1k-picked button[aria-label="move up goldfish"]').click()
     assert page.locator("#l1k-picked li > span").all_inner_texts() == ["goldfish", "great white shark"]
     wait_for_images(page)
