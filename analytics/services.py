@@ -123,29 +123,46 @@ def _replace_sf_postgresql(dataset: Dataset) -> int:
         )
         pairs = cursor.rowcount
         cursor.execute(
-            "CREATE TEMPORARY TABLE relabel_sf_diff ON COMMIT DROP AS "  # noqa: S608
-            "SELECT old.id, n.image_id, n.label_id, n.n_selected, n.n_shown FROM relabel_sf_new n "
-            f"FULL JOIN (SELECT sf.* FROM {table} sf JOIN {image_table} i ON i.id = sf.image_id "
-            "WHERE i.dataset_id = %s) old ON old.image_id = n.image_id AND old.label_id = n.label_id "
-            "WHERE old.id IS NULL OR n.image_id IS NULL "
-            "OR (old.n_selected, old.n_shown) IS DISTINCT FROM (n.n_selected, n.n_shown)",
+            f"SELECT EXISTS (SELECT 1 FROM {table} sf JOIN {image_table} i ON i.id = sf.image_id "  # noqa: S608
+            "WHERE i.dataset_id = %s)",
             [dataset.pk],
         )
-        cursor.execute(
-            f"DELETE FROM {table} WHERE id IN (SELECT id FROM relabel_sf_diff WHERE image_id IS NULL)"  # noqa: S608
-        )
-        cursor.execute(
-            f"UPDATE {table} sf SET n_selected = d.n_selected, n_shown = d.n_shown FROM relabel_sf_diff d "  # noqa: S608
-            "WHERE sf.id = d.id AND d.image_id IS NOT NULL"
-        )
-        cursor.execute(
-            f"INSERT INTO {table} (image_id, label_id, n_selected, n_shown) "  # noqa: S608
-            "SELECT image_id, label_id, n_selected, n_shown FROM relabel_sf_diff WHERE id IS NULL "
-            "ORDER BY image_id, label_id"
-        )
+        if cursor.fetchone()[0]:
+            _apply_sf_diff(cursor, dataset, table, image_table)
+        else:  # first build: every pair is new, nothing to compare with
+            cursor.execute(
+                f"INSERT INTO {table} (image_id, label_id, n_selected, n_shown) "  # noqa: S608
+                "SELECT image_id, label_id, n_selected, n_shown FROM relabel_sf_new ORDER BY image_id, label_id"
+            )
         # Dropped now, not only at commit: an outer transaction may aggregate again.
-        cursor.execute("DROP TABLE relabel_sf_new, relabel_sf_diff")
+        cursor.execute("DROP TABLE relabel_sf_new")
     return pairs
+
+
+def _apply_sf_diff(cursor, dataset: Dataset, table: str, image_table: str) -> None:
+    """Write the differences between relabel_sf_new and the dataset's stored pairs, and only those."""
+    cursor.execute(
+        "CREATE TEMPORARY TABLE relabel_sf_diff ON COMMIT DROP AS "  # noqa: S608
+        "SELECT old.id, n.image_id, n.label_id, n.n_selected, n.n_shown FROM relabel_sf_new n "
+        f"FULL JOIN (SELECT sf.* FROM {table} sf JOIN {image_table} i ON i.id = sf.image_id "
+        "WHERE i.dataset_id = %s) old ON old.image_id = n.image_id AND old.label_id = n.label_id "
+        "WHERE old.id IS NULL OR n.image_id IS NULL "
+        "OR (old.n_selected, old.n_shown) IS DISTINCT FROM (n.n_selected, n.n_shown)",
+        [dataset.pk],
+    )
+    cursor.execute(
+        f"DELETE FROM {table} WHERE id IN (SELECT id FROM relabel_sf_diff WHERE image_id IS NULL)"  # noqa: S608
+    )
+    cursor.execute(
+        f"UPDATE {table} sf SET n_selected = d.n_selected, n_shown = d.n_shown FROM relabel_sf_diff d "  # noqa: S608
+        "WHERE sf.id = d.id AND d.image_id IS NOT NULL"
+    )
+    cursor.execute(
+        f"INSERT INTO {table} (image_id, label_id, n_selected, n_shown) "  # noqa: S608
+        "SELECT image_id, label_id, n_selected, n_shown FROM relabel_sf_diff WHERE id IS NULL "
+        "ORDER BY image_id, label_id"
+    )
+    cursor.execute("DROP TABLE relabel_sf_diff")
 
 
 @dataclass
