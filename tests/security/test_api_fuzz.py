@@ -6,12 +6,25 @@ attacked site of tests/security/world.py.
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 
 pytestmark = pytest.mark.django_db
 
 MAX_EXAMPLES = 20
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Requests made straight to the WSGI app would close the test's database connection at their end
+    (Django's own test client disconnects this signal for the same reason)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 def _operations():
