@@ -7,7 +7,6 @@ worker was killed) is marked failed by `fail_stale_jobs`, which the dashboard ca
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -68,7 +67,7 @@ def _run_candidates(job: JobRun, progress: Callable[[float, str], None]) -> str:
         proposals.check_weights(None)  # when it fails, the planned chunks stay open for the next run
         _run_inline(job.pk, plan.chunk_ids, report)
     else:
-        _queue_and_wait(plan.chunk_ids, report)
+        _queue_and_wait(job.dataset, plan.chunk_ids, report)
     summary = proposals.proposal_summary(job.dataset, plan.chunk_ids)
     failed = list(InferenceChunk.objects.filter(pk__in=plan.chunk_ids, status=ChunkStatus.FAILED)
                   .values_list("error", flat=True))
@@ -85,18 +84,12 @@ def _run_inline(job_id: int, chunk_ids: list[int], report: Callable[[int], None]
         report(done)
 
 
-def _queue_and_wait(chunk_ids: list[int], report: Callable[[int], None]) -> None:
+def _queue_and_wait(dataset: Dataset, chunk_ids: list[int], report: Callable[[int], None]) -> None:
     from models_zoo.tasks import propose_chunk
 
     for chunk_id in chunk_ids:
         propose_chunk.delay(chunk_id)
-    chunks = InferenceChunk.objects.filter(pk__in=chunk_ids)
-    while True:
-        finished = chunks.filter(status__in=[ChunkStatus.DONE, ChunkStatus.FAILED])
-        report(sum(len(ids) for ids in finished.values_list("image_ids", flat=True)))
-        if finished.count() == len(chunk_ids):
-            return
-        time.sleep(POLL_SECONDS)
+    proposals.wait_for_chunks(dataset, chunk_ids, report, POLL_SECONDS)
 
 
 RUNNERS: dict[str, Callable[[JobRun, Callable[[float, str], None]], str]] = {

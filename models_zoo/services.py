@@ -8,6 +8,7 @@ runs the ensemble and stores everything in one transaction, conditional on still
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -142,6 +143,23 @@ def _missing_models(dataset: Dataset, image_ids: list[int], names: list[str], to
 def _unclaimed_chunks(dataset: Dataset):
     expired = Q(status=ChunkStatus.RUNNING, lease_until__lt=timezone.now())
     return InferenceChunk.objects.filter(Q(status=ChunkStatus.PENDING) | expired, dataset=dataset).order_by("pk")
+
+
+def wait_for_chunks(
+    dataset: Dataset, chunk_ids: list[int], report: Callable[[int], None], poll_seconds: float = 1.0
+) -> None:
+    """Block until no chunk of the dataset is open any more, reporting the planned chunks' finished images.
+
+    Waiting on the dataset, not only on `chunk_ids`, covers chunks a worker already held while they were
+    planned (planning returns only chunks nobody holds).
+    """
+    planned = InferenceChunk.objects.filter(pk__in=chunk_ids, status__in=[ChunkStatus.DONE, ChunkStatus.FAILED])
+    open_chunks = InferenceChunk.objects.filter(dataset=dataset, status__in=OPEN_STATUSES)
+    while True:
+        report(sum(len(ids) for ids in planned.values_list("image_ids", flat=True)))
+        if not open_chunks.exists():
+            return
+        time.sleep(poll_seconds)
 
 
 def lost_chunk_ids(min_age: timedelta) -> list[int]:

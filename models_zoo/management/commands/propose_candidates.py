@@ -1,4 +1,3 @@
-import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -49,7 +48,7 @@ class Command(BaseCommand):
             if inline:
                 self._run_inline(plan, bar, options["device"])
             elif plan.chunk_ids:
-                self._queue_and_wait(plan, bar, options["no_wait"])
+                self._queue_and_wait(dataset, plan, bar, options["no_wait"])
         finally:
             bar.close()
         self._summary(dataset, plan)
@@ -63,23 +62,15 @@ class Command(BaseCommand):
             except RegistryError as exc:
                 raise CommandError(str(exc)) from exc
 
-    def _queue_and_wait(self, plan: services.ProposalPlan, bar: tqdm, no_wait: bool) -> None:
+    def _queue_and_wait(self, dataset: Dataset, plan: services.ProposalPlan, bar: tqdm, no_wait: bool) -> None:
         from models_zoo.tasks import propose_chunk
 
         for chunk_id in plan.chunk_ids:
             propose_chunk.delay(chunk_id)
         self.stdout.write(f"queued {len(plan.chunk_ids)} tasks on queue 'inference' "
                           "(workers: celery -A relabel worker -Q inference --pool solo)")
-        if no_wait:
-            return
-        chunks = InferenceChunk.objects.filter(pk__in=plan.chunk_ids)
-        while True:
-            finished = chunks.filter(status__in=[ChunkStatus.DONE, ChunkStatus.FAILED])
-            done = sum(len(ids) for ids in finished.values_list("image_ids", flat=True))
-            bar.update(done - bar.n)
-            if finished.count() == len(plan.chunk_ids):
-                return
-            time.sleep(POLL_SECONDS)
+        if not no_wait:
+            services.wait_for_chunks(dataset, plan.chunk_ids, lambda done: bar.update(done - bar.n), POLL_SECONDS)
 
     def _summary(self, dataset: Dataset, plan: services.ProposalPlan) -> None:
         summary = services.proposal_summary(dataset, plan.chunk_ids)
