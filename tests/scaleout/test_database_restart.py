@@ -32,17 +32,24 @@ def private_postgres():
 
 
 def annotate(base: str, hits: list[dict], worker: str, outcomes: list, stop: threading.Event) -> None:
-    """One annotator going through HITs as fast as it can; records (status, hit id) per submission."""
+    """One annotator going through HITs as fast as it can; records (status, hit, submission) per HIT."""
     for hit in hits:
         if stop.is_set():
             return
+        submission = None
         try:
-            token = accept_hit(base, hit["id"], worker)
-            status, _ = http("POST", f"{base}/hit/{hit['id']}/submit/", {"token": token, "selected": hit["images"][:3]})
+            submission = {"token": accept_hit(base, hit["id"], worker), "selected": hit["images"][:3]}
+            status, _ = http("POST", f"{base}/hit/{hit['id']}/submit/", submission)
         except (AssertionError, OSError, AttributeError) as exc:
-            status = f"page failed: {type(exc).__name__}"
-        outcomes.append((status, hit["id"]))
+            status = f"failed: {type(exc).__name__}"
+        outcomes.append((status, hit["id"], submission))
         time.sleep(0.05)
+
+
+def retry_failed(base: str, outcomes: list) -> list:
+    """What a browser does after an error: send the same submission again (a replay is idempotent)."""
+    return [http("POST", f"{base}/hit/{hit_id}/submit/", submission)[0]
+            for status, hit_id, submission in outcomes if status != 200 and submission is not None]
 
 
 def test_requests_fail_cleanly_and_no_partial_rows_survive_a_restart(tmp_path, private_postgres):
@@ -65,16 +72,18 @@ def test_requests_fail_cleanly_and_no_partial_rows_survive_a_restart(tmp_path, p
         private_postgres.start()
         for thread in annotators:
             thread.join(timeout=120)
+        retries = retry_failed(base, outcomes)
     finally:
         stop.set()
         stop_process(web)
 
-    statuses = [status for status, _ in outcomes]
+    statuses = [status for status, _, _ in outcomes]
     assert before_restart > 0 and 200 in statuses
     failures = [status for status in statuses if status != 200]
     assert failures, "the restart should have failed some requests"
     assert all(isinstance(s, str) or s >= 500 for s in failures), f"only 5xx or failed pages expected: {failures}"
     assert statuses[-1] == 200, "the service must resume once the database is back"
+    assert set(retries) <= {200}, "a retried submission must be stored or answered with the stored result"
     with psycopg.connect(private_postgres.url) as conn:
         rows = conn.execute(
             "SELECT a.status, COUNT(j.id) FROM tasks_assignment a "
@@ -84,4 +93,4 @@ def test_requests_fail_cleanly_and_no_partial_rows_survive_a_restart(tmp_path, p
     for status, judgments in rows:
         assert (status, judgments) in (("submitted", GRID), ("accepted", 0)), "a partial submission was stored"
     submitted = sum(1 for status, _ in rows if status == "submitted")
-    assert submitted == statuses.count(200)
+    assert submitted == statuses.count(200) + len(retries), "every stored submission was acknowledged once retried"
