@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 from django.utils.html import format_html
 
 from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
@@ -10,6 +11,7 @@ class LabelClassAdmin(admin.ModelAdmin):
     list_filter = ("superclass",)
     search_fields = ("name", "wnid", "definition", "lemmas")
     ordering = ("index",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Dataset)
