@@ -1,8 +1,9 @@
 """Aggregation over the database: selection frequencies, image categories, CLASSIFY results.
 
-The counting for selection frequencies happens in SQL (one GROUP BY with a FILTER, written with one
-INSERT ... SELECT) so millions of judgments aggregate in seconds; CLASSIFY aggregates are computed
-per image by the pure functions of analytics.aggregation.
+Selection frequencies are counted in SQL (one GROUP BY with a FILTER) so millions of judgments
+aggregate in seconds; on PostgreSQL only the pairs that changed are written and the image categories
+are computed in SQL too (elsewhere by `analytics.aggregation.categorise`, with identical results).
+CLASSIFY aggregates are computed per image by the pure functions of analytics.aggregation.
 """
 
 from collections import Counter
