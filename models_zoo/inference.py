@@ -24,7 +24,7 @@ from models_zoo.weights import LoadedModel
 logger = logging.getLogger(__name__)
 
 # Measured on a 2-core CPU (docs/benchmarks.md): small channels_last batches beat large ones there.
-CPU_BATCH_SIZE = 8
+CPU_BATCH_SIZE = 4
 CUDA_BATCH_SIZE = 256
 _RESAMPLE = {
     "bicubic": Image.Resampling.BICUBIC,
