@@ -6,7 +6,6 @@ The batch, HIT, worker and assignment bookkeeping is annotation.response_import'
 file (keyed by its sha256), approved assignments, bulk inserts that ignore what is already there.
 """
 
-import json
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -25,6 +24,7 @@ from annotation.response_import import (
     Writer,
     file_sha256,
     import_batch,
+    json_record,
     numbered_lines,
     text_field,
 )
@@ -39,12 +39,7 @@ class _AnswerLine(Line):
 
 def parse_line(number: int, text: str, labels: Labels) -> _AnswerLine:
     """One checked line, or LineError saying what is wrong."""
-    try:
-        record = json.loads(text)
-    except ValueError as exc:
-        raise LineError(f"not JSON ({exc.msg})") from exc
-    if not isinstance(record, dict):
-        raise LineError("not a JSON object")
+    record = json_record(text)
     original = record.get("original_label")
     raw = record.get("labels")
     if not isinstance(raw, list) or len(raw) > MAX_LABELS:

@@ -85,14 +85,20 @@ def text_field(record: dict, key: str) -> str:
     return value.strip()
 
 
-def parse_line(number: int, text: str, task: str, labels: Labels) -> Line:
-    """One checked line of an import file, or LineError saying what is wrong."""
+def json_record(text: str) -> dict:
+    """The JSON object on one line of an import file, or LineError."""
     try:
         record = json.loads(text)
     except ValueError as exc:
         raise LineError(f"not JSON ({exc.msg})") from exc
     if not isinstance(record, dict):
         raise LineError("not a JSON object")
+    return record
+
+
+def parse_line(number: int, text: str, task: str, labels: Labels) -> Line:
+    """One checked line of an import file, or LineError saying what is wrong."""
+    record = json_record(text)
     original = record.get("original_label")
     line = Line(number, text_field(record, "image"), text_field(record, "worker"),
                  None if original is None else labels.index(original, "original_label"))
