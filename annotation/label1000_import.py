@@ -7,10 +7,7 @@ file (keyed by its sha256), approved assignments, bulk inserts that ignore what 
 """
 
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
-
-from django.db import transaction
 
 from annotation.label1000 import MAX_LABELS, AnswerError, response_from_line
 from annotation.models import Dataset, Label1000Response
@@ -20,12 +17,9 @@ from annotation.response_import import (
     Labels,
     Line,
     LineError,
-    ResponseImportError,
     Writer,
-    file_sha256,
-    import_batch,
     json_record,
-    numbered_lines,
+    run_import,
     text_field,
 )
 from tasks.models import TaskKind
@@ -78,26 +72,4 @@ class _AnswerWriter(Writer):
 def import_label1000(dataset: Dataset, path: Path, task: str = TaskKind.LABEL1000,
                      create_missing_images: bool = False) -> ImportReport:
     """Import a JSONL file of 1000-way answers into `dataset` (idempotent per file)."""
-    try:
-        sha = file_sha256(path)
-    except OSError as exc:
-        raise ResponseImportError(f"cannot read {path}: {exc}") from exc
-    report = ImportReport()
-    labels = Labels()
-    with transaction.atomic():
-        writer = _AnswerWriter(dataset, import_batch(dataset, TaskKind.LABEL1000, path, sha), labels,
-                               create_missing_images, report)
-        before = writer.count()
-        lines = numbered_lines(path)
-        while chunk := list(islice(lines, CHUNK_LINES)):
-            report.lines += len(chunk)
-            parsed = []
-            for number, text in chunk:
-                try:
-                    parsed.append(parse_line(number, text, labels))
-                except LineError as exc:
-                    report.error(number, str(exc))
-            writer.write(parsed)
-        report.imported = writer.count() - before
-    report.duplicates = report.lines - report.error_count - report.imported
-    return report
+    return run_import(dataset, path, TaskKind.LABEL1000, create_missing_images, _AnswerWriter, parse_line)

@@ -10,7 +10,7 @@ number and skipped; the rest is imported, all in one transaction.
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -150,6 +150,21 @@ def import_responses(
     """Import a JSONL file of CONTAINS or CLASSIFY responses into `dataset` (idempotent per file)."""
     if task not in (TaskKind.CONTAINS, TaskKind.CLASSIFY):
         raise ResponseImportError(f"cannot import {task!r} responses: use contains or classify")
+
+    def parse(number: int, text: str, labels: Labels) -> Line:
+        return parse_line(number, text, task, labels)
+
+    report = run_import(dataset, path, task, create_missing_images, Writer, parse)
+    refresh_statistics(ContainsJudgment if task == TaskKind.CONTAINS else ClassifyResponse)
+    return report
+
+
+def run_import(
+    dataset: Dataset, path: Path, task: str, create_missing_images: bool,
+    writer_class: type["Writer"], parse: Callable[[int, str, Labels], Line],
+) -> ImportReport:
+    """Read an import file in chunks, check each line with `parse` and store the good ones with
+    `writer_class`, in one transaction; lines already imported from the same file count as duplicates."""
     try:
         sha = file_sha256(path)
     except OSError as exc:
@@ -157,8 +172,7 @@ def import_responses(
     report = ImportReport()
     labels = Labels()
     with transaction.atomic():
-        batch = import_batch(dataset, task, path, sha)
-        writer = Writer(dataset, batch, labels, create_missing_images, report)
+        writer = writer_class(dataset, import_batch(dataset, task, path, sha), labels, create_missing_images, report)
         before = writer.count()
         lines = numbered_lines(path)
         while chunk := list(islice(lines, CHUNK_LINES)):
@@ -166,13 +180,12 @@ def import_responses(
             parsed = []
             for number, text in chunk:
                 try:
-                    parsed.append(parse_line(number, text, task, labels))
+                    parsed.append(parse(number, text, labels))
                 except LineError as exc:
                     report.error(number, str(exc))
             writer.write(parsed)
         report.imported = writer.count() - before
     report.duplicates = report.lines - report.error_count - report.imported
-    refresh_statistics(ContainsJudgment if task == TaskKind.CONTAINS else ClassifyResponse)
     return report
 
 
