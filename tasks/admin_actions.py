@@ -1,12 +1,13 @@
 """Admin actions for the crowd operations (publish, sync, expire, approve, reject, bonus, block); thin over services."""
 
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
@@ -20,6 +21,17 @@ from tasks.transitions import TransitionError
 FAILURES = (ProviderError, MTurkError, TransitionError)
 
 
+def _apply(items: Iterable[Model], kind: str, operation: Callable[[Model], int]) -> tuple[int, list[str]]:
+    """Run a provider operation on each item: add up what it did, and note each failure by item."""
+    done, errors = 0, []
+    for item in items:
+        try:
+            done += operation(item)
+        except FAILURES as exc:
+            errors.append(f"{kind} {item.pk}: {exc}")
+    return done, errors
+
+
 def _report(modeladmin: admin.ModelAdmin, request: HttpRequest, done: int, errors: list[str], what: str) -> None:
     modeladmin.message_user(request, f"{done} {what}.", messages.SUCCESS if not errors else messages.WARNING)
     for error in errors:
@@ -30,16 +42,12 @@ def _report(modeladmin: admin.ModelAdmin, request: HttpRequest, done: int, error
     description="Publish (on the batch's provider; production only from the command line)", permissions=["change"]
 )
 def publish_batches(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
-    done, errors = 0, []
-    for batch in queryset:
+    def publish(batch: Batch) -> int:
         if batch.provider == Provider.MTURK:
-            errors.append(f"batch {batch.pk}: publish to production with `manage.py publish_hits --production`")
-            continue
-        try:
-            done += services.publish_batch(batch, get_provider(batch.provider)).created
-        except FAILURES as exc:
-            errors.append(f"batch {batch.pk}: {exc}")
-    _report(modeladmin, request, done, errors, "HITs published")
+            raise ProviderError("publish to production with `manage.py publish_hits --production`")
+        return services.publish_batch(batch, get_provider(batch.provider)).created
+
+    _report(modeladmin, request, *_apply(queryset, "batch", publish), "HITs published")
 
 
 @admin.action(description="Sync assignments (approve what passes QC, reject what fails)", permissions=["change"])
@@ -59,13 +67,8 @@ def sync_batches(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Q
 
 @admin.action(description="Expire (no new work is accepted)", permissions=["change"])
 def expire_batches(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Batch]) -> None:
-    done, errors = 0, []
-    for batch in queryset:
-        try:
-            done += get_provider(batch.provider).expire(batch)
-        except FAILURES as exc:
-            errors.append(f"batch {batch.pk}: {exc}")
-    _report(modeladmin, request, done, errors, "HITs expired")
+    expired = _apply(queryset, "batch", lambda batch: get_provider(batch.provider).expire(batch))
+    _report(modeladmin, request, *expired, "HITs expired")
 
 
 @admin.action(description="Show the cost spent so far")
@@ -77,18 +80,15 @@ def show_spent(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Que
 
 
 def _review(queryset: QuerySet[Assignment], approve: bool) -> tuple[int, list[str]]:
-    done, errors = 0, []
-    for assignment in queryset.select_related("hit__batch", "worker"):
+    def review(assignment: Assignment) -> int:
         provider = get_provider(assignment.hit.batch.provider)
-        try:
-            if approve:
-                provider.approve(assignment)
-            else:
-                provider.reject(assignment, DEFAULT_REJECT_FEEDBACK)
-            done += 1
-        except FAILURES as exc:
-            errors.append(f"assignment {assignment.pk}: {exc}")
-    return done, errors
+        if approve:
+            provider.approve(assignment)
+        else:
+            provider.reject(assignment, DEFAULT_REJECT_FEEDBACK)
+        return 1
+
+    return _apply(queryset.select_related("hit__batch", "worker"), "assignment", review)
 
 
 @admin.action(description="Approve (pay) submitted assignments", permissions=["change"])
@@ -141,18 +141,15 @@ def pay_bonus(
 
 
 def _toggle_block(queryset: QuerySet[Worker], block: bool) -> tuple[int, list[str]]:
-    done, errors = 0, []
-    for worker in queryset:
+    def toggle(worker: Worker) -> int:
         provider = get_provider(worker.provider if worker.provider in Provider.values else Provider.LOCAL)
-        try:
-            if block:
-                provider.block(worker, "blocked by the requester for low-quality work")
-            else:
-                provider.unblock(worker)
-            done += 1
-        except FAILURES as exc:
-            errors.append(f"worker {worker.pk}: {exc}")
-    return done, errors
+        if block:
+            provider.block(worker, "blocked by the requester for low-quality work")
+        else:
+            provider.unblock(worker)
+        return 1
+
+    return _apply(queryset, "worker", toggle)
 
 
 @admin.action(description="Block workers", permissions=["change"])
