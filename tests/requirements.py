@@ -40,6 +40,15 @@ def require_samples(count: int = 1) -> Path:
     return folder
 
 
+def copy_samples(dest: Path, start: int = 0, step: int = 1, count: int | None = None) -> Path:
+    """Copy every `step`-th shared sample from `start` (at most `count` of them) into `dest`."""
+    folder = require_samples(1000)
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in sorted(folder.glob("*.JPEG"))[start::step][:count]:
+        shutil.copy(path, dest)
+    return dest
+
+
 def require_redis() -> str:
     url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     require(port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")

@@ -1,6 +1,5 @@
 """The dashboard's "propose candidates" job runs models_zoo's proposal and records how it went."""
 
-import shutil
 
 import pytest
 from django.urls import reverse
@@ -11,7 +10,7 @@ from annotation.importer import import_images
 from annotation.models import CandidateLabel
 from annotation.taxonomy import load_taxonomy
 from tests.factories import DatasetFactory, ImageFactory, LabelClassFactory, UserFactory
-from tests.requirements import require_models, require_samples
+from tests.requirements import copy_samples, require_models
 
 pytestmark = pytest.mark.django_db
 
@@ -42,8 +41,7 @@ def test_it_has_nothing_to_do_for_images_without_files():
 @pytest.mark.samples
 def test_it_proposes_candidates_for_real_images(client, tmp_path, django_capture_on_commit_callbacks):
     require_models()
-    for path in sorted(require_samples(1000).glob("*.JPEG"))[:2]:
-        shutil.copy(path, tmp_path)
+    copy_samples(tmp_path, count=2)
     load_taxonomy()
     import_images("two", tmp_path)
     client.force_login(UserFactory(username="staff", is_staff=True))

@@ -5,7 +5,6 @@ claimed by a worker that "died" (expired lease) and must be redone by a live wor
 """
 
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.requirements import require_models, require_redis, require_samples
+from tests.requirements import copy_samples, require_models, require_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_DB = 3
@@ -61,13 +60,9 @@ def _stop(process: subprocess.Popen) -> None:
 @pytest.fixture
 def environment(tmp_path):
     require_models()
-    folder = require_samples(1000)
     broker = require_redis().rsplit("/", 1)[0] + f"/{REDIS_DB}"
     redis.Redis.from_url(broker).flushdb()
-    images = tmp_path / "images"
-    images.mkdir()
-    for path in sorted(folder.glob("*.JPEG"))[3::50][:IMAGES]:
-        shutil.copy(path, images)
+    images = copy_samples(tmp_path / "images", start=3, step=50, count=IMAGES)
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",

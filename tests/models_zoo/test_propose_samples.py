@@ -4,7 +4,6 @@ The heavy inference runs once per module: first with two models, then adding the
 tests can check both the accuracy and that adding a model later only adds its own work.
 """
 
-import shutil
 
 import numpy as np
 import pytest
@@ -17,7 +16,7 @@ from annotation.taxonomy import load_taxonomy
 from models_zoo import services
 from models_zoo.features import decode_vectors
 from models_zoo.models import ImageFeature, InferenceChunk, Prediction
-from tests.requirements import require_models, require_samples
+from tests.requirements import copy_samples, require_models
 
 MODELS = ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
 DATASET = "samples100"
@@ -43,10 +42,7 @@ def _snapshot() -> dict:
 @pytest.fixture(scope="module")
 def proposed(django_db_setup, django_db_blocker, tmp_path_factory):
     require_models()
-    folder = require_samples(1000)
-    source = tmp_path_factory.mktemp("samples")
-    for path in sorted(folder.glob("*.JPEG"))[::10]:
-        shutil.copy(path, source)
+    source = copy_samples(tmp_path_factory.mktemp("samples"), step=10)
     media = tmp_path_factory.mktemp("media")
     with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media, RELABEL_FEATURE_MODEL=MODELS[0]):
         load_taxonomy()

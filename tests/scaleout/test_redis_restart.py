@@ -2,14 +2,13 @@
 annotations while the broker is down, and once it is back beat re-queues the lost chunks from their
 recorded state, so every image still gets its predictions."""
 
-import shutil
 import subprocess
 import sys
 
 import psycopg
 import pytest
 
-from tests.requirements import require_models, require_samples
+from tests.requirements import copy_samples, require_models
 from tests.scaleout.conftest import accept_hit
 from tests.scaleout.services import (
     ROOT,
@@ -45,11 +44,7 @@ def chunk_states(database_url: str) -> list[str]:
 
 def test_queued_chunks_survive_a_broker_restart_and_the_web_works_meanwhile(tmp_path, fresh_database, broker):
     require_models()
-    samples = require_samples(1000)
-    images = tmp_path / "images"
-    images.mkdir()
-    for path in sorted(samples.glob("*.JPEG"))[11::150][:IMAGES]:
-        shutil.copy(path, images)
+    images = copy_samples(tmp_path / "images", start=11, step=150, count=IMAGES)
     env = app_env(tmp_path, fresh_database.url, broker.url, RELABEL_REQUEUE_INTERVAL_SECONDS="2",
                   RELABEL_REQUEUE_MIN_AGE_SECONDS="1", RELABEL_LOADER_WORKERS="0", RELABEL_INFERENCE_DEVICE="cpu")
     manage(env, "migrate", "-v0")

@@ -2,14 +2,13 @@
 and in the end every image has exactly one prediction per model (real Redis, real PostgreSQL)."""
 
 import os
-import shutil
 import signal
 
 import psycopg
 import pytest
 import redis
 
-from tests.requirements import require_models, require_redis, require_samples
+from tests.requirements import copy_samples, require_models, require_redis
 from tests.scaleout.services import app_env, manage, start_worker, stop_process, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.models, pytest.mark.samples]
@@ -21,13 +20,9 @@ MODEL = "efficientnet_lite0"
 @pytest.fixture
 def proposal_env(tmp_path, fresh_database):
     require_models()
-    samples = require_samples(1000)
     broker = require_redis().rsplit("/", 1)[0] + f"/{REDIS_DB}"
     redis.Redis.from_url(broker).flushdb()
-    images = tmp_path / "images"
-    images.mkdir()
-    for path in sorted(samples.glob("*.JPEG"))[7::80][:IMAGES]:
-        shutil.copy(path, images)
+    images = copy_samples(tmp_path / "images", start=7, step=80, count=IMAGES)
     env = app_env(tmp_path, fresh_database.url, broker, CELERY_VISIBILITY_TIMEOUT="8",
                   RELABEL_CHUNK_LEASE_SECONDS="6", RELABEL_LOADER_WORKERS="0", RELABEL_INFERENCE_DEVICE="cpu")
     manage(env, "migrate", "-v0")
