@@ -1,15 +1,23 @@
 """Load benchmark: simulated annotators against gunicorn on loopback (PostgreSQL).
 
 Each simulated annotator works like a browser on MTurk: every PERIOD seconds it opens a HIT page with
-MTurk's parameters (accepting the assignment), fetches the page's images (six at a time, as a browser
-does), and posts its answers with the page's token. Steps of increasing concurrency report page,
-image and submit latency percentiles; afterwards the database rows are counted against the
-submissions that got a 200, so lost or duplicated submissions would show.
+MTurk's parameters (accepting the assignment), fetches the page's stylesheet and scripts the first time
+it sees them (a browser caches those: their names carry a content hash), fetches all of the page's
+images over at most six keep-alive connections, as a browser does, and posts its answers with the
+page's token. Steps of increasing concurrency report page, image and submit latency percentiles (from
+sending the request to the last byte, connecting included) and the time to a loaded HIT (page and all
+its images); afterwards the database rows are counted against the submissions that got a 200, so lost
+or duplicated submissions would show.
+
+The web is gunicorn with the deployed settings (relabel/gunicorn_conf.py; --web-workers, --threads,
+--keep-alive override them as WEB_* variables). The client is a small asyncio HTTP/1.1 client rather
+than aiohttp: it runs on the same cores as the server, and costs half as much CPU per request.
 
     .venv/bin/python bench/bench_load.py [--steps 100,250,500,750,1000] [--duration 60] [--period 30]
 
-Needs PostgreSQL on 127.0.0.1:5432 (database relabel_load is dropped and re-created) and the ImageNet
-samples (RELABEL_SAMPLES_DIR). Prints a markdown table for docs/benchmarks.md.
+Needs PostgreSQL on 127.0.0.1:5432 (database relabel_load is dropped and re-created; --reuse keeps the
+one a previous run with --keep left, with its media directory) and the ImageNet samples
+(RELABEL_SAMPLES_DIR). Prints a markdown table for docs/benchmarks.md.
 """
 
 import argparse
@@ -19,6 +27,7 @@ import os
 import random
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,7 +37,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,9 +45,12 @@ PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 CONTAINS_GRID = 48
 CLASSIFY_PER_HIT = 3
 HITS_PER_KIND = 2000
+BROWSER_CONNECTIONS = 6
 SANDBOX = "https://workersandbox.mturk.com"
 CONFIG_RE = re.compile(r'<script id="hit-config" type="application/json">(.*?)</script>', re.S)
 IMG_RE = re.compile(r'<img[^>]+src="(/media/[^"]+)"')
+ASSET_RE = re.compile(r'<(?:script[^>]+src|link[^>]+href)="(/static/[^"]+)"')
+STATE_FILE = "bench-load-state.json"
 
 
 def free_port() -> int:
@@ -76,14 +87,17 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-def build_hits(env: dict[str, str]) -> None:
-    """Published CONTAINS and CLASSIFY HITs over the imported samples (rows built directly)."""
+def setup_django(env: dict[str, str]) -> None:
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relabel.settings")
     sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
+
+
+def build_hits() -> None:
+    """Published CONTAINS and CLASSIFY HITs over the imported samples (rows built directly)."""
     from annotation.models import Dataset, Image
     from tasks.models import Batch, Hit, HitItem, Provider, TaskKind
 
@@ -119,7 +133,9 @@ def build_hits(env: dict[str, str]) -> None:
 class Stats:
     page: list[float] = field(default_factory=list)
     image: list[float] = field(default_factory=list)
+    asset: list[float] = field(default_factory=list)
     submit: list[float] = field(default_factory=list)
+    loaded: list[float] = field(default_factory=list)
     submitted: dict[str, int] = field(default_factory=lambda: {"contains": 0, "classify": 0})
     errors: dict[str, int] = field(default_factory=dict)
 
@@ -140,45 +156,155 @@ class SlotDealer:
         return self.hit_ids[kind][count % len(self.hit_ids[kind])]
 
 
-async def timed(stats_list: list[float], request) -> aiohttp.ClientResponse:
-    start = time.perf_counter()
-    response = await request
-    body = await response.read()
-    stats_list.append(time.perf_counter() - start)
-    response.body = body
+class HttpError(Exception):
+    """A response the client could not read (connection closed, malformed head)."""
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+
+
+@dataclass
+class Connection:
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    idle_since: float = 0.0
+
+
+class Browser:
+    """One annotator's browser: HTTP/1.1 over at most six keep-alive connections, like a real one.
+
+    An idle connection is reused only while younger than the server's keep-alive (less a second), so
+    the client never writes on a connection the server is closing. Static assets are cached by name.
+    """
+
+    def __init__(self, port: int, keepalive: float) -> None:
+        self.port = port
+        self.reuse_for = max(0.0, keepalive - 1.0)
+        self.slots = asyncio.Semaphore(BROWSER_CONNECTIONS)
+        self.idle: list[Connection] = []
+        self.cached: set[str] = set()
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[Response, float]:
+        """(response, seconds from sending, or connecting, to the last byte); waits for a free connection."""
+        async with self.slots:
+            started = time.perf_counter()
+            connection = self._idle_connection(started) or await self._connect()
+            head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: relabel-bench\r\n"
+            if body:
+                head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            connection.writer.write(head.encode() + b"\r\n" + body)
+            try:
+                response, keep = await _read_response(connection.reader)
+            except (asyncio.IncompleteReadError, ConnectionError, ValueError) as exc:
+                connection.writer.close()
+                raise HttpError(type(exc).__name__) from exc
+            finished = time.perf_counter()
+            if keep:
+                connection.idle_since = finished
+                self.idle.append(connection)
+            else:
+                connection.writer.close()
+            return response, finished - started
+
+    def _idle_connection(self, now: float) -> Connection | None:
+        while self.idle:
+            connection = self.idle.pop()
+            if now - connection.idle_since < self.reuse_for:
+                return connection
+            connection.writer.close()
+        return None
+
+    async def _connect(self) -> Connection:
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        except OSError as exc:
+            raise HttpError(type(exc).__name__) from exc
+        return Connection(reader, writer)
+
+    def close(self) -> None:
+        for connection in self.idle:
+            connection.writer.close()
+        self.idle.clear()
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[Response, bool]:
+    """The response and whether the connection stays open (Content-Length or chunked bodies)."""
+    lines = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {}
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    if "content-length" in headers:
+        body = await reader.readexactly(int(headers["content-length"]))
+    elif headers.get("transfer-encoding", "").lower() == "chunked":
+        body = await _read_chunked(reader)
+    elif status in (204, 304):
+        body = b""
+    else:
+        body = await reader.read()
+        return Response(status, body), False
+    return Response(status, body), headers.get("connection", "").lower() != "close"
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    parts = []
+    while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+        parts.append(await reader.readexactly(size + 2))
+    await reader.readuntil(b"\r\n")
+    return b"".join(part[:-2] for part in parts)
+
+
+async def timed(browser: Browser, samples: list[float], method: str, path: str, body: bytes = b"") -> Response:
+    response, seconds = await browser.request(method, path, body)
+    samples.append(seconds)
     return response
 
 
-async def annotator(base: str, worker: str, dealer: SlotDealer, stats: Stats, period: float, stop_at: float) -> None:
+async def annotator(port: int, keepalive: float, worker: int, dealer: SlotDealer, stats: Stats, period: float,
+                    stop_at: float, run_tag: str) -> None:
+    """One simulated annotator: a HIT every `period` seconds, CONTAINS and CLASSIFY in turn (half start with each)."""
     await asyncio.sleep(random.uniform(0, period))
-    kinds = ["contains", "classify"]
-    turn = 0
-    connector = aiohttp.TCPConnector(limit=6, force_close=False)
-    async with aiohttp.ClientSession(base, connector=connector) as session:
-        while time.perf_counter() < stop_at:
-            started = time.perf_counter()
-            kind = kinds[turn % 2]
-            turn += 1
-            try:
-                await one_hit(session, kind, dealer.next(kind), worker, stats)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                stats.error(type(exc).__name__)
-            await asyncio.sleep(max(0.0, period - (time.perf_counter() - started)))
+    browser = Browser(port, keepalive)
+    turn = worker % 2
+    while time.perf_counter() < stop_at:
+        started = time.perf_counter()
+        kind = ("contains", "classify")[turn % 2]
+        turn += 1
+        try:
+            await one_hit(browser, kind, dealer.next(kind), f"{run_tag}W{worker:05d}", stats)
+        except (HttpError, TimeoutError) as exc:
+            stats.error(str(exc))
+        await asyncio.sleep(max(0.0, period - (time.perf_counter() - started)))
+    browser.close()
 
 
-async def one_hit(session: aiohttp.ClientSession, kind: str, hit_id: int, worker: str, stats: Stats) -> None:
+async def one_hit(browser: Browser, kind: str, hit_id: int, worker: str, stats: Stats) -> None:
     assignment = f"{worker}H{hit_id}"
-    params = {"assignmentId": assignment, "hitId": f"LOAD{hit_id}", "workerId": worker, "turkSubmitTo": SANDBOX}
-    page = await timed(stats.page, session.get(f"/hit/{hit_id}/", params=params))
+    query = f"assignmentId={assignment}&hitId=LOAD{hit_id}&workerId={worker}&turkSubmitTo={SANDBOX}"
+    started = time.perf_counter()
+    page = await timed(browser, stats.page, "GET", f"/hit/{hit_id}/?{query}")
     if page.status != 200:
         stats.error(f"page {page.status}")
         return
     html = page.body.decode()
     config = json.loads(CONFIG_RE.search(html).group(1))
-    images = IMG_RE.findall(html)
-    await asyncio.gather(*(timed(stats.image, session.get(src)) for src in images))
-    payload = {"token": config["token"], **answers(kind, html)}
-    response = await timed(stats.submit, session.post(f"/hit/{hit_id}/submit/", json=payload))
+    assets = [src for src in ASSET_RE.findall(html) if src not in browser.cached]
+    fetched = await asyncio.gather(
+        *(timed(browser, stats.asset, "GET", src) for src in assets),
+        *(timed(browser, stats.image, "GET", src) for src in IMG_RE.findall(html)),
+    )
+    stats.loaded.append(time.perf_counter() - started)
+    for response in fetched:
+        if response.status != 200:
+            stats.error(f"file {response.status}")
+    browser.cached.update(assets)
+    payload = json.dumps({"token": config["token"], **answers(kind, html)}).encode()
+    response = await timed(browser, stats.submit, "POST", f"/hit/{hit_id}/submit/", payload)
     if response.status == 200:
         stats.submitted[kind] += 1
     else:
@@ -206,16 +332,53 @@ def percentiles(values: list[float]) -> str:
     return f"{p50:.0f} / {p95:.0f} / {p99:.0f}"
 
 
-async def run_step(base: str, users: int, duration: float, period: float, dealer: SlotDealer, step: int) -> Stats:
+class CpuMeter:
+    """CPU seconds used by the web (gunicorn and its workers), PostgreSQL and this client between two readings."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.start = self.read()
+
+    def read(self) -> dict[str, dict[int, float]]:
+        web = [self.server_pid, *_pgrep("-P", str(self.server_pid))]
+        return {"web": _cpu_by_pid(web), "db": _cpu_by_pid(_pgrep("-u", "postgres")),
+                "client": {os.getpid(): time.process_time()}}
+
+    def used(self) -> dict[str, float]:
+        """Seconds per group since the last call (processes started meanwhile count from zero)."""
+        now = self.read()
+        used = {group: sum(seconds - self.start[group].get(pid, 0.0) for pid, seconds in now[group].items())
+                for group in now}
+        self.start = now
+        return used
+
+
+def _pgrep(*args: str) -> list[int]:
+    return [int(pid) for pid in subprocess.run(["pgrep", *args], capture_output=True, text=True).stdout.split()]
+
+
+def _cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
+async def run_step(port: int, keepalive: float, users: int, duration: float, period: float, dealer: SlotDealer,
+                   run_tag: str) -> Stats:
     stats = Stats()
     stop_at = time.perf_counter() + duration
     await asyncio.gather(*(
-        annotator(base, f"AL{step}W{n:05d}", dealer, stats, period, stop_at) for n in range(users)
+        annotator(port, keepalive, n, dealer, stats, period, stop_at, run_tag) for n in range(users)
     ))
     return stats
 
 
-def count_rows(env: dict[str, str]) -> dict[str, int]:
+def count_rows() -> dict[str, int]:
     from annotation.models import ClassifyResponse, ContainsJudgment
     from tasks.models import Assignment
 
@@ -228,14 +391,13 @@ def count_rows(env: dict[str, str]) -> dict[str, int]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", default="100,250,500,750,1000")
-    parser.add_argument("--duration", type=float, default=60)
-    parser.add_argument("--period", type=float, default=30)
-    parser.add_argument("--web-workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=4)
-    args = parser.parse_args()
+def prepare(args: argparse.Namespace) -> Path:
+    """The media directory of a filled database: a fresh one, or the one a --keep run left (--reuse)."""
+    state = Path(tempfile.gettempdir()) / STATE_FILE
+    if args.reuse:
+        tmp = Path(json.loads(state.read_text())["dir"])
+        setup_django(server_env(tmp))
+        return tmp
     samples = Path(os.environ.get("RELABEL_SAMPLES_DIR", ROOT.parent / "shared/datasets/imagenet-samples"))
     tmp = Path(tempfile.mkdtemp(prefix="relabel-load-"))
     env = server_env(tmp)
@@ -244,44 +406,98 @@ def main() -> None:
     manage(env, "collectstatic", "--noinput")
     manage(env, "load_taxonomy")
     manage(env, "import_images", "--dataset", "load", str(samples), "--no-progress")
-    build_hits(env)
+    setup_django(env)
+    build_hits()
+    if args.keep:
+        state.write_text(json.dumps({"dir": str(tmp)}))
+    return tmp
+
+
+def start_server(env: dict[str, str], args: argparse.Namespace, port: int) -> subprocess.Popen:
+    """gunicorn with the deployed settings (relabel/gunicorn_conf.py); returns once it answers."""
+    env = {**env, "WEB_BIND": f"127.0.0.1:{port}", "WEB_LOG_LEVEL": "warning"}
+    overrides = {"WEB_WORKERS": args.web_workers, "WEB_THREADS": args.threads, "WEB_KEEPALIVE": args.keep_alive}
+    env.update({name: str(value) for name, value in overrides.items() if value is not None})
+    command = [sys.executable, "-m", "gunicorn", "-c", "python:relabel.gunicorn_conf"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("gunicorn did not start within 60 s")
+
+
+def report_step(users: int, stats: Stats, duration: float, cpu: dict[str, float]) -> None:
+    requests = len(stats.page) + len(stats.image) + len(stats.asset) + len(stats.submit)
+    load = " / ".join(f"{seconds / duration:.2f}" for seconds in cpu.values())
+    print(f"| {users} | {len(stats.page) / duration:.1f} | {requests / duration:.0f} | {percentiles(stats.page)} | "
+          f"{percentiles(stats.image)} | {percentiles(stats.submit)} | {percentiles(stats.loaded)} | "
+          f"{sum(stats.submitted.values())} | {stats.errors or 0} | {load} |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", default="100,250,500,750,1000")
+    parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--period", type=float, default=30)
+    parser.add_argument("--web-workers", type=int, help="WEB_WORKERS (default: relabel/gunicorn_conf.py)")
+    parser.add_argument("--threads", type=int, help="WEB_THREADS")
+    parser.add_argument("--keep-alive", type=int, help="WEB_KEEPALIVE, seconds")
+    parser.add_argument("--keep", action="store_true", help="keep the filled database and media for --reuse")
+    parser.add_argument("--reuse", action="store_true", help="reuse what the last --keep run filled")
+    args = parser.parse_args()
+    tmp = prepare(args)
+    env = server_env(tmp)
+    from django.db import connection
+
+    from relabel import gunicorn_conf
     from tasks.models import Hit
 
     hit_ids = {kind: list(Hit.objects.filter(batch__kind=kind).order_by("id").values_list("id", flat=True))
                for kind in ("contains", "classify")}
+    before = count_rows()
+    connection.close()
+    keepalive = args.keep_alive if args.keep_alive is not None else gunicorn_conf.keepalive
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "relabel.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(args.web_workers), "--worker-class", "gthread", "--threads", str(args.threads),
-         "--keep-alive", "5", "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )
+    server = start_server(env, args, port)
+    run_tag = secrets.token_hex(3).upper()
     try:
-        time.sleep(4)
-        base = f"http://127.0.0.1:{port}"
-        dealer = SlotDealer(hit_ids)
-        print("| annotators | pages/s | page p50/p95/p99 ms | image p50/p95/p99 ms | submit p50/p95/p99 ms "
-              "| submitted | errors |")
-        print("|---|---|---|---|---|---|---|")
+        print("| annotators | pages/s | requests/s | page p50/p95/p99 ms | image p50/p95/p99 ms "
+              "| submit p50/p95/p99 ms | HIT loaded p50/p95/p99 ms | submitted | errors | CPU web / db / client |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         totals = {"contains": 0, "classify": 0}
+        dealer = SlotDealer(hit_ids)
+        meter = CpuMeter(server.pid)
         for step, users in enumerate(int(n) for n in args.steps.split(",")):
-            stats = asyncio.run(run_step(base, users, args.duration, args.period, dealer, step))
+            meter.used()
+            stats = asyncio.run(
+                run_step(port, keepalive, users, args.duration, args.period, dealer, f"{run_tag}S{step}")
+            )
             for kind in totals:
                 totals[kind] += stats.submitted[kind]
-            print(f"| {users} | {len(stats.page) / args.duration:.1f} | {percentiles(stats.page)} | "
-                  f"{percentiles(stats.image)} | {percentiles(stats.submit)} | "
-                  f"{sum(stats.submitted.values())} | {stats.errors or 0} |", flush=True)
+            report_step(users, stats, args.duration, meter.used())
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    rows = count_rows(env)
+    check_rows(before, count_rows(), totals)
+    if not args.keep and not args.reuse:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_rows(before: dict[str, int], after: dict[str, int], totals: dict[str, int]) -> None:
+    """Rows written during the run against the submissions that got a 200."""
     expected = {
         "contains_assignments": totals["contains"], "classify_assignments": totals["classify"],
         "judgments": totals["contains"] * CONTAINS_GRID, "classify_responses": totals["classify"] * CLASSIFY_PER_HIT,
     }
-    print("\nRows after the run (expected from the 200 responses):")
-    for name, value in rows.items():
-        print(f"- {name}: {value} (expected {expected[name]}){'' if value == expected[name] else '  MISMATCH'}")
+    print("\nRows written during the run (expected from the 200 responses):")
+    for name, value in expected.items():
+        written = after[name] - before[name]
+        print(f"- {name}: {written} (expected {value}){'' if written == value else '  MISMATCH'}")
 
 
 if __name__ == "__main__":

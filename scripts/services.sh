@@ -17,8 +17,9 @@ start() {
     $BIN/python manage.py migrate --noinput
     $BIN/python manage.py collectstatic --noinput -v0
     $BIN/python manage.py load_taxonomy
-    $BIN/gunicorn relabel.wsgi:application --bind "${WEB_BIND:-127.0.0.1:8000}" --workers "${WEB_WORKERS:-3}" \
-        --daemon --pid "$RUN/web.pid" --access-logfile var/log/web-access.log --error-logfile var/log/web.log
+    # Workers, threads and keep-alive: relabel/gunicorn_conf.py (WEB_WORKERS, WEB_THREADS, WEB_KEEPALIVE).
+    WEB_ACCESS_LOG=${WEB_ACCESS_LOG:-var/log/web-access.log} WEB_ERROR_LOG=var/log/web.log \
+        $BIN/gunicorn -c python:relabel.gunicorn_conf --daemon --pid "$RUN/web.pid"
     for i in $(seq 1 "$workers"); do
         $BIN/celery -A relabel multi start "default$i" -Q default --pidfile="$RUN/%n.pid" --logfile="var/log/%n.log"
     done
