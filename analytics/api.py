@@ -11,9 +11,10 @@ from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, permissions, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.generics import get_object_or_404
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -70,6 +71,12 @@ class IdCursorPagination(CursorPagination):
     ordering = "id"
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+
+class PairCursorPagination(IdCursorPagination):
+    """For rows keyed by (image, label): the cursor holds the image id and an offset within it."""
+
+    ordering = ("image_id", "label_id")
 
 
 Filter = Callable[[QuerySet, str], QuerySet]
@@ -217,13 +224,26 @@ class CandidateViewSet(DatasetScopedViewSet):
 
 
 @extend_schema(parameters=_filter_params("dataset", "label", "category", "image", "sf_min", "sf_max"))
+@extend_schema_view(retrieve=extend_schema(parameters=[
+    OpenApiParameter("id", OpenApiTypes.STR, OpenApiParameter.PATH, description="<image_id>-<label index>, e.g. 42-7"),
+]))
 class SelectionFrequencyViewSet(DatasetScopedViewSet):
+    """Rows are keyed by their pair: /selection-frequencies/<image_id>-<label index>/."""
+
     serializer_class = serializers.SelectionFrequencySerializer
+    pagination_class = PairCursorPagination
+    lookup_value_regex = r"\d+-\d+"
     filters = {"label": by("label__index", _int, "label"), "category": by("image__category__category"),
                "image": by("image__external_id"), "sf_min": sf_at_least, "sf_max": sf_at_most}
 
     def base_queryset(self) -> QuerySet:
         return SelectionFrequency.objects.select_related("image", "label")
+
+    def get_object(self) -> SelectionFrequency:
+        image_id, label = self.kwargs[self.lookup_field].split("-")
+        row = get_object_or_404(self.filter_queryset(self.get_queryset()), image_id=image_id, label__index=label)
+        self.check_object_permissions(self.request, row)
+        return row
 
 
 @extend_schema(parameters=_filter_params("dataset", "label", "category", "image"))

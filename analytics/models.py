@@ -10,19 +10,22 @@ class SelectionFrequency(models.Model):
     A derived table, rebuilt per dataset by one INSERT ... SELECT from judgments whose foreign keys
     are already enforced; its own foreign keys are therefore not database constraints (that would
     cost two trigger checks per row, a million pairs per rebuild) and Django handles the cascade.
-    The image index is the leading column of the unique (image, label) index.
+    The primary key is the pair itself: one index per row to maintain, where a surrogate id, its
+    sequence, a unique (image, label) index and a label index cost 2.5 times as long to insert a
+    dataset's million pairs (docs/benchmarks.md). Its leading column serves lookups by image; the
+    PROTECT check when a label class is deleted (rare) scans the table instead of an index.
     """
 
+    pk = models.CompositePrimaryKey("image", "label")
     image = models.ForeignKey(
         "annotation.Image", on_delete=models.CASCADE, related_name="selection_frequencies",
         db_constraint=False, db_index=False,
     )
-    label = models.ForeignKey("annotation.LabelClass", on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    label = models.ForeignKey(
+        "annotation.LabelClass", on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False,
+    )
     n_selected = models.PositiveIntegerField()
     n_shown = models.PositiveIntegerField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["image", "label"], name="unique_sf")]
 
     def __str__(self) -> str:
         return f"SF {self.image_id}/{self.label_id} = {self.n_selected}/{self.n_shown}"

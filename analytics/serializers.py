@@ -64,7 +64,7 @@ class SelectionFrequencySerializer(ImageRefMixin, serializers.ModelSerializer):
 
     class Meta:
         model = SelectionFrequency
-        fields = ["id", "image", "image_id", "label", "n_selected", "n_shown", "sf"]
+        fields = ["image", "image_id", "label", "n_selected", "n_shown", "sf"]  # the pair is the key
 
 
 class ClassifyResultSerializer(ImageRefMixin, serializers.ModelSerializer):

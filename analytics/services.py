@@ -141,26 +141,30 @@ def _replace_sf_postgresql(dataset: Dataset) -> int:
 
 
 def _apply_sf_diff(cursor, dataset: Dataset, table: str, image_table: str) -> None:
-    """Write the differences between relabel_sf_new and the dataset's stored pairs, and only those."""
+    """Write the differences between relabel_sf_new and the dataset's stored pairs, and only those.
+
+    A difference row has the fresh counts (NULL for a stored pair that no longer exists) and says
+    whether its pair is stored (update or delete) or not (insert).
+    """
     cursor.execute(
         "CREATE TEMPORARY TABLE relabel_sf_diff ON COMMIT DROP AS "  # noqa: S608
-        "SELECT old.id, n.image_id, n.label_id, n.n_selected, n.n_shown FROM relabel_sf_new n "
+        "SELECT coalesce(n.image_id, old.image_id) AS image_id, coalesce(n.label_id, old.label_id) AS label_id, "
+        "old.image_id IS NOT NULL AS stored, n.n_selected, n.n_shown FROM relabel_sf_new n "
         f"FULL JOIN (SELECT sf.* FROM {table} sf JOIN {image_table} i ON i.id = sf.image_id "
         "WHERE i.dataset_id = %s) old ON old.image_id = n.image_id AND old.label_id = n.label_id "
-        "WHERE old.id IS NULL OR n.image_id IS NULL "
+        "WHERE old.image_id IS NULL OR n.image_id IS NULL "
         "OR (old.n_selected, old.n_shown) IS DISTINCT FROM (n.n_selected, n.n_shown)",
         [dataset.pk],
     )
-    cursor.execute(
-        f"DELETE FROM {table} WHERE id IN (SELECT id FROM relabel_sf_diff WHERE image_id IS NULL)"  # noqa: S608
-    )
+    same_pair = "sf.image_id = d.image_id AND sf.label_id = d.label_id"
+    cursor.execute(f"DELETE FROM {table} sf USING relabel_sf_diff d WHERE {same_pair} AND d.n_shown IS NULL")  # noqa: S608
     cursor.execute(
         f"UPDATE {table} sf SET n_selected = d.n_selected, n_shown = d.n_shown FROM relabel_sf_diff d "  # noqa: S608
-        "WHERE sf.id = d.id AND d.image_id IS NOT NULL"
+        f"WHERE {same_pair} AND d.stored AND d.n_shown IS NOT NULL"
     )
     cursor.execute(
         f"INSERT INTO {table} (image_id, label_id, n_selected, n_shown) "  # noqa: S608
-        "SELECT image_id, label_id, n_selected, n_shown FROM relabel_sf_diff WHERE id IS NULL "
+        "SELECT image_id, label_id, n_selected, n_shown FROM relabel_sf_diff WHERE NOT stored "
         "ORDER BY image_id, label_id"
     )
     cursor.execute("DROP TABLE relabel_sf_diff")

@@ -1,10 +1,11 @@
 import pytest
 from django.core.management import call_command
+from django.db.models import ProtectedError
 
 from analytics.models import SelectionFrequency
 from analytics.services import aggregate_selection_frequencies
 from tasks.models import Assignment
-from tests.factories import DatasetFactory, LabelClassFactory
+from tests.factories import DatasetFactory, ImageFactory, LabelClassFactory
 from tests.hitdata import contains_hit, images, judged
 
 pytestmark = pytest.mark.django_db
@@ -71,3 +72,23 @@ def test_it_drops_pairs_whose_judgments_no_longer_count():
     Assignment.objects.filter(pk=excluded_later.pk).update(flagged=True)
     assert aggregate_selection_frequencies(dataset) == 1
     assert sf_table(dataset) == {(a.pk, hit.label_id): (1, 1)}
+
+
+def test_a_label_class_with_selection_frequencies_cannot_be_deleted():
+    label = LabelClassFactory()
+    row = SelectionFrequency.objects.create(image=ImageFactory(), label=label, n_selected=1, n_shown=2)
+    with pytest.raises(ProtectedError, match=r"SelectionFrequency\.label") as error:
+        label.delete()
+    assert list(error.value.protected_objects) == [row]
+
+
+def test_deleting_an_image_deletes_its_selection_frequencies_only():
+    label, other_label = LabelClassFactory(), LabelClassFactory()
+    gone, kept = ImageFactory(), ImageFactory()
+    for image in (gone, kept):
+        for each in (label, other_label):
+            SelectionFrequency.objects.create(image=image, label=each, n_selected=0, n_shown=1)
+    gone.delete()
+    assert set(SelectionFrequency.objects.values_list("image_id", "label_id")) == {
+        (kept.pk, label.pk), (kept.pk, other_label.pk)
+    }

@@ -39,12 +39,26 @@ def _all(client: APIClient, name: str, **params) -> list[dict]:
 def test_it_filters_selection_frequencies_by_label_and_sf_range(staff, dataset):
     rows = _all(staff, "selection-frequency", dataset=dataset.name, label="2", sf_min="0.5", sf_max="1")
     expected = [sf for sf in SelectionFrequency.objects.filter(label__index=2) if 0.5 <= sf.sf <= 1]
-    assert sorted(r["id"] for r in rows) == sorted(sf.pk for sf in expected) and rows
+    assert sorted(r["image_id"] for r in rows) == sorted(sf.image_id for sf in expected) and rows
     assert all(r["label"] == 2 and r["sf"] >= 0.5 for r in rows)
 
 
 def test_it_pages_with_a_cursor_without_losing_rows(staff, dataset):
     assert len(_all(staff, "contains-judgment")) == 36 * 5
+    pairs = [(r["image_id"], r["label"]) for r in _all(staff, "selection-frequency")]
+    assert sorted(pairs) == sorted(SelectionFrequency.objects.values_list("image_id", "label__index"))
+    assert len(set(pairs)) == len(pairs)
+
+
+def test_it_reads_one_selection_frequency_by_its_pair(staff, dataset):
+    row = SelectionFrequency.objects.select_related("label").first()
+    url = reverse("analytics:selection-frequency-detail", args=[f"{row.image_id}-{row.label.index}"])
+    assert staff.get(url).json() == {
+        "image": row.image.external_id, "image_id": row.image_id, "label": row.label.index,
+        "n_selected": row.n_selected, "n_shown": row.n_shown, "sf": row.sf,
+    }
+    missing = reverse("analytics:selection-frequency-detail", args=[f"{row.image_id}-999"])
+    assert staff.get(missing).status_code == 404
 
 
 def test_it_filters_images_by_category_and_classes_by_superclass(staff, dataset):

@@ -92,13 +92,24 @@ def _link_done(w: World) -> Call:
     return Call("POST", "/mturk/externalSubmit", {"assignmentId": "L-not-submitted"})
 
 
+def _sf_key(row: SelectionFrequency) -> str:
+    """The API addresses a selection frequency by its pair: <image_id>-<label index>."""
+    return f"{row.image_id}-{row.label.index}"
+
+
+def _api_row_key(row: dict) -> object:
+    if "n_shown" in row:  # a selection frequency: no id, its pair is the key
+        return f"{row['image_id']}-{row['label']}"
+    return row.get("id", row.get("name"))
+
+
 DETAIL_OBJECTS: dict[str, Callable[[World], object]] = {
     "dataset": lambda w: w.dataset.name,
     "class": lambda w: LabelClass.objects.first().index,
     "image": lambda w: w.image.pk,
     "prediction": lambda w: Prediction.objects.filter(image__dataset=w.dataset).first().pk,
     "candidate": lambda w: CandidateLabel.objects.filter(image__dataset=w.dataset).first().pk,
-    "selection-frequency": lambda w: SelectionFrequency.objects.filter(image__dataset=w.dataset).first().pk,
+    "selection-frequency": lambda w: _sf_key(SelectionFrequency.objects.filter(image__dataset=w.dataset).first()),
     "classify-result": lambda w: ClassifyResult.objects.filter(image__dataset=w.dataset).first().pk,
     "contains-judgment": lambda w: ContainsJudgment.objects.filter(image__dataset=w.dataset).first().pk,
     "classify-response": lambda w: ClassifyResponse.objects.filter(image__dataset=w.dataset).first().pk,
@@ -285,8 +296,8 @@ def _second_dataset() -> dict[str, object]:
         "image": image.pk,
         "prediction": Prediction.objects.create(image=image, model_name="m", labels=[0], probs=[1.0]).pk,
         "candidate": CandidateLabel.objects.create(image=image, label=label).pk,
-        "selection-frequency": SelectionFrequency.objects.create(image=image, label=label, n_selected=1,
-                                                                 n_shown=1).pk,
+        "selection-frequency": _sf_key(SelectionFrequency.objects.create(image=image, label=label, n_selected=1,
+                                                                         n_shown=1)),
         "classify-result": ClassifyResult.objects.create(image=image, num_annotators=1, num_objects=1,
                                                          main_label=label, main_object=0).pk,
         "contains-judgment": judgment.pk,
@@ -301,7 +312,7 @@ def test_a_scoped_token_reads_nothing_of_another_dataset(world):
     for name, pk in foreign.items():
         assert client.get(reverse(f"analytics:{name}-detail", args=[pk])).status_code == 404, name
         rows = client.get(reverse(f"analytics:{name}-list"), {"page_size": 1000}).json()["results"]
-        ids = {row.get("id", row.get("name")) for row in rows}
+        ids = {_api_row_key(row) for row in rows}
         assert rows and pk not in ids, name
     assert client.get("/api/v1/datasets/second/export/sf.jsonl").status_code == 404
     assert client.get("/api/v1/images/", {"dataset": "second"}).json()["results"] == []
