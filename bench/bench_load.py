@@ -279,7 +279,8 @@ async def annotator(port: int, keepalive: float, worker: int, dealer: SlotDealer
             await one_hit(browser, kind, dealer.next(kind), f"{run_tag}W{worker:05d}", stats)
         except (HttpError, TimeoutError) as exc:
             stats.error(str(exc))
-        await asyncio.sleep(max(0.0, period - (time.perf_counter() - started)))
+        now = time.perf_counter()
+        await asyncio.sleep(max(0.0, min(period - (now - started), stop_at - now)))
     browser.close()
 
 
