@@ -62,14 +62,15 @@ def submit(hit_id: int, payload: Mapping, user_id: int | None = None) -> dict:
                 return result_body(assignment)
             if assignment.status != Assignment.Status.ACCEPTED:
                 raise SubmissionError(f"this assignment is {assignment.status}: it can no longer be submitted", 409)
-            _store(assignment, payload)
+            stored = _store(assignment, payload)
             transition(assignment, Assignment.Status.SUBMITTED, note="submitted by the worker")
     except (IntegrityError, TransitionError):
         # Another request stored this assignment first: answer with what it stored.
         assignment = Assignment.objects.select_related("hit__batch").get(pk=claims.assignment_id)
         if assignment.status not in DONE_STATUSES:
             raise
-    return result_body(assignment)
+        return result_body(assignment)
+    return result_body(assignment, stored)
 
 
 def _locked_assignment(assignment_id: int, hit_id: int, worker_id: int, user_id: int | None) -> Assignment:
@@ -88,32 +89,39 @@ def _locked_assignment(assignment_id: int, hit_id: int, worker_id: int, user_id:
     return assignment
 
 
-def result_body(assignment: Assignment) -> dict:
-    """The answer to a successful submission; the same for every replay."""
-    if assignment.hit.batch.kind == TaskKind.CLASSIFY:
-        stored = ClassifyResponse.objects.filter(assignment=assignment).count()
-    elif assignment.hit.batch.kind == TaskKind.LABEL1000:
-        stored = Label1000Response.objects.filter(assignment=assignment).count()
-    else:
-        stored = ContainsJudgment.objects.filter(assignment=assignment).count()
+def result_body(assignment: Assignment, stored: int | None = None) -> dict:
+    """The answer to a successful submission; the same for every replay.
+
+    `stored` is the number of rows the submission just wrote; None counts them (replays).
+    """
     local = assignment.hit.batch.provider == Provider.LOCAL
-    return {"status": "submitted", "assignment": assignment.pk, "stored": stored,
+    return {"status": "submitted", "assignment": assignment.pk,
+            "stored": _stored_rows(assignment) if stored is None else stored,
             "next": LOCAL_NEXT_URL if local else None}
 
 
-def _store(assignment: Assignment, payload: Mapping) -> None:
+def _stored_rows(assignment: Assignment) -> int:
+    if assignment.hit.batch.kind == TaskKind.CLASSIFY:
+        return ClassifyResponse.objects.filter(assignment=assignment).count()
+    if assignment.hit.batch.kind == TaskKind.LABEL1000:
+        return Label1000Response.objects.filter(assignment=assignment).count()
+    return ContainsJudgment.objects.filter(assignment=assignment).count()
+
+
+def _store(assignment: Assignment, payload: Mapping) -> int | None:
+    """Write the answers; the number of rows written where the kind's writer knows it."""
     kind = assignment.hit.batch.kind
     if kind == TaskKind.CONTAINS:
-        _store_contains(assignment, payload.get("selected"))
-    elif kind == TaskKind.CLASSIFY:
-        _store_classify(assignment, payload.get("answers"))
-    elif kind == TaskKind.LABEL1000:
+        return _store_contains(assignment, payload.get("selected"))
+    if kind == TaskKind.CLASSIFY:
+        return _store_classify(assignment, payload.get("answers"))
+    if kind == TaskKind.LABEL1000:
         try:
             store_label1000(assignment, payload.get("answers"))
         except AnswerError as exc:
             raise SubmissionError(str(exc)) from exc
-    else:
-        raise SubmissionError(f"{kind} HITs are not submitted here", status=400)
+        return None
+    raise SubmissionError(f"{kind} HITs are not submitted here", status=400)
 
 
 def _int_list(value: object, what: str) -> list[int]:
@@ -124,7 +132,7 @@ def _int_list(value: object, what: str) -> list[int]:
     return value
 
 
-def _store_contains(assignment: Assignment, selected: object) -> None:
+def _store_contains(assignment: Assignment, selected: object) -> int:
     chosen = set(_int_list(selected, "'selected'"))
     images = set(HitItem.objects.filter(hit_id=assignment.hit_id).values_list("image_id", flat=True))
     unknown = sorted(chosen - images)
@@ -138,6 +146,7 @@ def _store_contains(assignment: Assignment, selected: object) -> None:
         for image in sorted(images)
     ])
     score_assignment(assignment, chosen)
+    return len(images)
 
 
 def validate_classify(answers: object, offered: Mapping[int, list[int]]) -> dict[int, tuple[list[int], int]]:
@@ -172,7 +181,7 @@ def validate_classify(answers: object, offered: Mapping[int, list[int]]) -> dict
     return checked
 
 
-def _store_classify(assignment: Assignment, answers: object) -> None:
+def _store_classify(assignment: Assignment, answers: object) -> int:
     offered = dict(HitItem.objects.filter(hit_id=assignment.hit_id).values_list("image_id", "labels"))
     checked = validate_classify(answers, offered)
     label_pk = dict(
@@ -182,3 +191,4 @@ def _store_classify(assignment: Assignment, answers: object) -> None:
         ClassifyResponse(assignment=assignment, image_id=image, selected=selected, main_label_id=label_pk[main])
         for image, (selected, main) in sorted(checked.items())
     ])
+    return len(checked)
