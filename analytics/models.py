@@ -54,6 +54,9 @@ class ImageCategory(models.Model):
     """Where an image stands after CONTAINS: easy, mislabeled, follow-up (CLASSIFY) or ambiguous.
 
     `labels` are the confident labels (SF >= sf_ratio x SF of the original label), taxonomy indices.
+    Derived like SelectionFrequency (written by aggregation from the dataset's own images), so its
+    image key is no database constraint either: the deferred check of 50,000 new rows took 0.3 s
+    of a first build at commit; Django still cascades when an image is deleted.
     """
 
     class Category(models.TextChoices):
@@ -62,7 +65,9 @@ class ImageCategory(models.Model):
         FOLLOW_UP = "fu", "Several confident labels: CLASSIFY needed"
         AMBIGUOUS = "amb", "Too few workers"
 
-    image = models.OneToOneField("annotation.Image", on_delete=models.CASCADE, related_name="category")
+    image = models.OneToOneField(
+        "annotation.Image", on_delete=models.CASCADE, related_name="category", db_constraint=False,
+    )
     category = models.CharField(max_length=4, choices=Category.choices, db_index=True)
     labels = models.JSONField(default=list)
     sf_ratio = models.FloatField()

@@ -99,3 +99,13 @@ def test_it_updates_changed_images_and_leaves_other_datasets_alone():
     assert summary.follow_up == {mine.pk: [2, 1]}
     assert stored(other) == {theirs.pk: ("easy", [1])}
     assert ImageCategory.objects.count() == 2
+
+
+def test_deleting_an_image_deletes_its_category():
+    dataset = DatasetFactory()
+    label = LabelClassFactory(index=1)
+    gone, kept = (ImageFactory(dataset=dataset, original_label=label) for _ in range(2))
+    SelectionFrequency.objects.create(image=gone, label=label, n_selected=9, n_shown=10)
+    categorise_images(dataset)
+    gone.delete()
+    assert list(ImageCategory.objects.values_list("image_id", "category")) == [(kept.pk, "amb")]
