@@ -57,14 +57,13 @@ def run(args: argparse.Namespace, work: Path) -> None:
     print(f"device={config.device} torch threads={torch.get_num_threads()} cores={os.cpu_count()} "
           f"{platform.processor() or platform.machine()} images={len(paths)}", flush=True)
     best, sweep = sweep_forward(paths[: args.sweep_images], config, [int(b) for b in args.batch_sizes.split(",")])
-    for (batch, channels_last), rate in sorted(sweep.items()):
-        print(f"  forward sweep: batch {batch:3d} {'channels_last' if channels_last else 'NCHW         '} "
-              f"{rate:7.1f} img/s", flush=True)
-    batch, channels_last = best
-    forward_rate = forward_only(paths, config, batch, channels_last)
-    print(f"(b) forward only, batch {batch}, {'channels_last' if channels_last else 'NCHW'}: "
-          f"{forward_rate:.1f} img/s", flush=True)
+    for (batch, channels_last, frozen), rate in sorted(sweep.items()):
+        print(f"  forward sweep: batch {batch:3d} {describe(channels_last, frozen)} {rate:7.1f} img/s", flush=True)
+    batch, channels_last, frozen = best
+    forward_rate = timed_forward(paths, config, batch, channels_last, frozen)
+    print(f"(b) forward only, batch {batch}, {describe(channels_last, frozen)}: {forward_rate:.1f} img/s", flush=True)
     settings.RELABEL_INFERENCE_BATCH_SIZE = batch
+    settings.RELABEL_INFERENCE_GRAPH = "frozen" if frozen else "eager"
     end_to_end_rate = end_to_end(len(paths), args.device)
     print(f"(a) propose_candidates --sync end to end: {end_to_end_rate:.1f} img/s "
           f"(loader workers {config.workers})", flush=True)
@@ -93,11 +92,15 @@ def prepare_dataset(work: Path, count: int) -> list[str]:
     return [image.file.path for image in Image.objects.filter(dataset__name="bench").order_by("pk")]
 
 
-def load(config, channels_last: bool):
+def describe(channels_last: bool, frozen: bool) -> str:
+    return f"{'channels_last' if channels_last else 'NCHW'} {'frozen graph' if frozen else 'eager'}"
+
+
+def load(config, channels_last: bool, frozen: bool):
     from models_zoo.registry import get_models
     from models_zoo.weights import get_loaded_model
 
-    return [get_loaded_model(spec, config.device, channels_last) for spec in get_models(MODELS)]
+    return [get_loaded_model(spec, config.device, channels_last, frozen) for spec in get_models(MODELS)]
 
 
 def decoded_batches(paths: list[str], models, batch: int) -> list[dict]:
@@ -113,12 +116,12 @@ def decoded_batches(paths: list[str], models, batch: int) -> list[dict]:
     ]
 
 
-def timed_forward(paths: list[str], config, batch: int, channels_last: bool) -> float:
+def timed_forward(paths: list[str], config, batch: int, channels_last: bool, frozen: bool) -> float:
     from dataclasses import replace
 
     from models_zoo.inference import forward_batch
 
-    models = load(config, channels_last)
+    models = load(config, channels_last, frozen)
     run_config = replace(config, batch_size=batch, channels_last=channels_last)
     batches = decoded_batches(paths, models, batch)
     forward_batch(models, batches[0], run_config, 5, MODELS[0])  # warm-up
@@ -130,17 +133,16 @@ def timed_forward(paths: list[str], config, batch: int, channels_last: bool) -> 
     return len(paths) / (time.perf_counter() - start)
 
 
-def sweep_forward(paths: list[str], config, batch_sizes: list[int]) -> tuple[tuple[int, bool], dict]:
+def sweep_forward(paths: list[str], config, batch_sizes: list[int]) -> tuple[tuple[int, bool, bool], dict]:
+    """Forward rate per (batch, channels_last, frozen); frozen graphs exist on the CPU only."""
+    graphs = (False, True) if config.device == "cpu" else (False,)
     results = {
-        (batch, channels_last): timed_forward(paths, config, batch, channels_last)
+        (batch, channels_last, frozen): timed_forward(paths, config, batch, channels_last, frozen)
         for batch in batch_sizes
         for channels_last in (False, True)
+        for frozen in graphs
     }
     return max(results, key=results.get), results
-
-
-def forward_only(paths: list[str], config, batch: int, channels_last: bool) -> float:
-    return timed_forward(paths, config, batch, channels_last)
 
 
 def end_to_end(count: int, device: str) -> float:
@@ -163,7 +165,7 @@ def naive_loop(paths: list[str], device: str) -> float:
 
     from models_zoo.inference import InferenceConfig
 
-    models = load(InferenceConfig(device=device), channels_last=False)
+    models = load(InferenceConfig(device=device), channels_last=False, frozen=False)
     start = time.perf_counter()
     with torch.inference_mode():
         for path in paths:

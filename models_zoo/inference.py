@@ -3,7 +3,7 @@
 Decoding runs in DataLoader worker processes: each image is decoded once (JPEG downscaled by
 `Image.draft` while decoding), then cropped once per input geometry the ensemble needs, as uint8.
 The main process overlaps that with the forward passes; normalisation happens on the device.
-On CUDA: bf16 autocast, channels_last, pinned memory. On CPU: fp32.
+On CUDA: bf16 autocast, channels_last, pinned memory. On CPU: fp32 frozen graphs (models_zoo.graphs).
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class InferenceConfig:
     workers: int = 1
     channels_last: bool = True
     bf16: bool = False
+    frozen: bool = False
 
 
 def resolve_device(requested: str = "auto") -> str:
@@ -65,8 +66,15 @@ def resolve_device(requested: str = "auto") -> str:
     raise InferenceError(f"unknown inference device {requested!r}: use auto, cpu, cuda or cuda:N")
 
 
-def default_config(device: str = "auto", batch_size: int = 0, workers: int = -1) -> InferenceConfig:
-    """The measured defaults for the device; batch_size 0 and workers -1 mean "choose for me"."""
+def default_config(
+    device: str = "auto", batch_size: int = 0, workers: int = -1, graph: str = "frozen"
+) -> InferenceConfig:
+    """The measured defaults for the device; batch_size 0 and workers -1 mean "choose for me".
+
+    `graph` is "frozen" (CPU models run as frozen graphs) or "eager".
+    """
+    if graph not in ("frozen", "eager"):
+        raise InferenceError(f"unknown inference graph {graph!r}: use frozen or eager")
     device = resolve_device(device)
     cores = os.cpu_count() or 1
     if device.startswith("cuda"):
@@ -83,6 +91,7 @@ def default_config(device: str = "auto", batch_size: int = 0, workers: int = -1)
         workers=workers if workers >= 0 else max(1, min(cores - 1, 4)),
         channels_last=True,
         bf16=False,
+        frozen=graph == "frozen",
     )
 
 
@@ -192,13 +201,9 @@ def forward_batch(
             key = (geometry_key(prep.geometry), prep.mean, prep.std)
             if key not in normalised:
                 normalised[key] = _normalise(crops[key[0]], prep, config)
-            x = normalised[key]
+            pooled, logits = model.runner(normalised[key])
             if model.name == feature_model:
-                pooled = model.module.forward_head(model.module.forward_features(x), pre_logits=True)
-                logits = model.module.get_classifier()(pooled)
                 features = torch.nn.functional.normalize(pooled.float(), dim=1).cpu().numpy()
-            else:
-                logits = model.module(x)
             probs = torch.softmax(logits.float(), dim=1)
             values, labels = probs.topk(topk, dim=1)
             results[model.name] = (labels.cpu().numpy(), values.cpu().numpy())

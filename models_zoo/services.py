@@ -263,9 +263,13 @@ def _infer(chunk: InferenceChunk, token: str, progress: Callable[[int], None] | 
     from models_zoo.weights import get_loaded_model
 
     config = inference.default_config(
-        device, settings.RELABEL_INFERENCE_BATCH_SIZE, settings.RELABEL_LOADER_WORKERS
+        device, settings.RELABEL_INFERENCE_BATCH_SIZE, settings.RELABEL_LOADER_WORKERS,
+        settings.RELABEL_INFERENCE_GRAPH,
     )
-    models = [get_loaded_model(spec, config.device, config.channels_last) for spec in get_models(chunk.model_names)]
+    models = [
+        get_loaded_model(spec, config.device, config.channels_last, config.frozen)
+        for spec in get_models(chunk.model_names)
+    ]
     images = list(Image.objects.filter(pk__in=chunk.image_ids).exclude(file="").order_by("pk"))
     feature_model = settings.RELABEL_FEATURE_MODEL if settings.RELABEL_FEATURE_MODEL in chunk.model_names else None
     results = _Results({m.name: m.version for m in models}, defaultdict(dict), {}, 0, [])

@@ -75,12 +75,17 @@ def unwrap_checkpoint(obj: Any) -> Mapping[str, Any]:
 
 @dataclass
 class LoadedModel:
-    """A model ready for inference: eval mode, on its device."""
+    """A model ready for inference: eval mode, on its device.
+
+    `module` is the eager timm model; `runner` maps an input batch to (pooled features, logits),
+    as a frozen graph or eagerly (models_zoo.graphs).
+    """
 
     spec: ModelSpec
     module: Any  # torch.nn.Module
     preprocessing: Preprocessing
     version: str
+    runner: Any
 
     @property
     def name(self) -> str:
@@ -109,9 +114,14 @@ def resolve_preprocessing(spec: ModelSpec) -> Preprocessing:
     )
 
 
-def load_model(spec: ModelSpec, device: str = "cpu", channels_last: bool = False) -> LoadedModel:
-    """Build the timm architecture, load its weights safely (weights_only) and move it to `device`."""
+def load_model(spec: ModelSpec, device: str = "cpu", channels_last: bool = False, frozen: bool = False) -> LoadedModel:
+    """Build the timm architecture, load its weights safely (weights_only) and move it to `device`.
+
+    `frozen` asks for a frozen graph as the runner (CPU only; see models_zoo.graphs).
+    """
     import torch
+
+    from models_zoo.graphs import runner_for
 
     version = model_version(spec)
     preprocessing = resolve_preprocessing(spec)
@@ -130,7 +140,8 @@ def load_model(spec: ModelSpec, device: str = "cpu", channels_last: bool = False
     module.eval().to(device)
     if channels_last:
         module.to(memory_format=torch.channels_last)
-    return LoadedModel(spec=spec, module=module, preprocessing=preprocessing, version=version)
+    runner = runner_for(module, preprocessing.input_size, device, channels_last, frozen, spec.name)
+    return LoadedModel(spec=spec, module=module, preprocessing=preprocessing, version=version, runner=runner)
 
 
 def _create(spec: ModelSpec, pretrained: bool) -> Any:
@@ -152,9 +163,9 @@ def _create(spec: ModelSpec, pretrained: bool) -> Any:
 _LOADED: dict[tuple, LoadedModel] = {}
 
 
-def get_loaded_model(spec: ModelSpec, device: str, channels_last: bool) -> LoadedModel:
+def get_loaded_model(spec: ModelSpec, device: str, channels_last: bool, frozen: bool = False) -> LoadedModel:
     """Load a model once per process (workers keep their models between chunks)."""
-    key = (spec, model_version(spec), device, channels_last)
+    key = (spec, model_version(spec), device, channels_last, frozen)
     if key not in _LOADED:
-        _LOADED[key] = load_model(spec, device, channels_last)
+        _LOADED[key] = load_model(spec, device, channels_last, frozen)
     return _LOADED[key]

@@ -179,6 +179,10 @@ RELABEL_CHUNK_SIZE = env_int("RELABEL_CHUNK_SIZE", 256)
 # JSON list of extra models (inline or a path to a JSON file); format in models_zoo/registry.py.
 RELABEL_EXTRA_MODELS = env_str("RELABEL_EXTRA_MODELS", "")
 RELABEL_INFERENCE_BATCH_SIZE = env_int("RELABEL_INFERENCE_BATCH_SIZE", 0)  # 0: measured default per device
+# "frozen": CPU models run as frozen TorchScript graphs (measured faster); "eager": plain PyTorch.
+RELABEL_INFERENCE_GRAPH = env_str("RELABEL_INFERENCE_GRAPH", "frozen")
+if RELABEL_INFERENCE_GRAPH not in ("frozen", "eager"):
+    raise ImproperlyConfigured(f"RELABEL_INFERENCE_GRAPH={RELABEL_INFERENCE_GRAPH!r}: use frozen or eager")
 RELABEL_LOADER_WORKERS = env_int("RELABEL_LOADER_WORKERS", -1)  # -1: chosen from the core count
 RELABEL_CHUNK_LEASE_SECONDS = env_int("RELABEL_CHUNK_LEASE_SECONDS", 600)
 RELABEL_REQUEUE_MIN_AGE_SECONDS = env_int("RELABEL_REQUEUE_MIN_AGE_SECONDS", 60)

@@ -1,0 +1,85 @@
+"""Frozen CPU graphs give the eager models' answers, at any batch size, and fall back to eager."""
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models_zoo.graphs import pooled_and_logits, runner_for
+from models_zoo.inference import InferenceError, default_config, load_crops
+from models_zoo.registry import get_models
+from models_zoo.weights import load_model
+from tests.requirements import require_models, require_samples
+
+MODELS = ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
+
+
+def _batch(paths: list[Path], preprocessing) -> "object":
+    import torch
+
+    crops = np.stack([next(iter(load_crops(str(path), [preprocessing]).values())) for path in paths])
+    mean = torch.tensor(preprocessing.mean).view(1, 3, 1, 1) * 255.0
+    std = torch.tensor(preprocessing.std).view(1, 3, 1, 1) * 255.0
+    x = (torch.from_numpy(crops).float() - mean) / std
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+@pytest.mark.models
+@pytest.mark.samples
+@pytest.mark.parametrize("name", MODELS)
+def test_a_frozen_graph_ranks_like_the_eager_model(name):
+    require_models()
+    import torch
+
+    paths = sorted(require_samples(1000).glob("*.JPEG"))[::100][:7]  # 7: not the traced batch size
+    model = load_model(get_models([name])[0], "cpu", channels_last=True, frozen=True)
+    assert isinstance(model.runner, torch.jit.ScriptModule)
+    x = _batch(paths, model.preprocessing)
+    with torch.inference_mode():
+        frozen_pooled, frozen_logits = model.runner(x)
+        eager_pooled, eager_logits = pooled_and_logits(model.module)(x)
+        single_pooled, _ = model.runner(x[:1])
+    frozen_probs, eager_probs = frozen_logits.softmax(1), eager_logits.softmax(1)
+    assert torch.equal(frozen_probs.topk(5).indices, eager_probs.topk(5).indices)
+    assert (frozen_probs - eager_probs).abs().max() < 1e-4
+    assert (frozen_pooled - eager_pooled).abs().max() < 1e-3
+    assert (single_pooled[0] - frozen_pooled[0]).abs().max() < 1e-3
+
+
+def test_an_untraceable_model_runs_eager_with_a_warning(caplog):
+    require_models()
+    import torch
+
+    class ScalarHead(torch.nn.Module):
+        """forward_head returns a Python number, which a traced graph cannot output."""
+
+        def forward_features(self, x):
+            return x
+
+        def forward_head(self, x, pre_logits=False):
+            return float(x.mean())
+
+        def get_classifier(self):
+            return torch.nn.Identity()
+
+    with caplog.at_level(logging.WARNING, logger="models_zoo.graphs"):
+        runner = runner_for(ScalarHead(), 8, "cpu", channels_last=False, frozen=True, name="scalar")
+    assert not isinstance(runner, torch.jit.ScriptModule)
+    assert "scalar runs eager: cannot trace ScalarHead" in caplog.text
+
+
+def test_eager_is_asked_for_or_used_off_the_cpu():
+    require_models()
+    import torch
+
+    module = torch.nn.Linear(2, 2)
+    for device, frozen in (("cpu", False), ("meta", True)):
+        assert not isinstance(runner_for(module, 8, device, False, frozen, "m"), torch.jit.ScriptModule)
+
+
+def test_the_graph_setting_is_checked():
+    assert default_config("cpu").frozen is True
+    assert default_config("cpu", graph="eager").frozen is False
+    with pytest.raises(InferenceError, match="unknown inference graph 'fast': use frozen or eager"):
+        default_config("cpu", graph="fast")
