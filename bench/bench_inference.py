@@ -4,7 +4,7 @@
 (b) forward passes alone on pre-decoded tensors, at the best batch size / memory format found,
 (c) a naive loop: one image at a time, decode then forward, NCHW fp32.
 
-Usage: .venv/bin/python bench/bench_inference.py [--images 300] [--batch-sizes 1,4,8,16,32] [--device auto]
+Usage: .venv/bin/python bench/bench_inference.py [--images 1000] [--batch-sizes 2,4,8] [--device auto]
 Runs in a throw-away SQLite database and media folder; prints images/s and a Markdown row set.
 """
 
@@ -23,9 +23,10 @@ MODELS = ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=300)
-    parser.add_argument("--batch-sizes", default="1,4,8,16,32")
+    parser.add_argument("--images", type=int, default=1000)
+    parser.add_argument("--batch-sizes", default="2,4,8")
     parser.add_argument("--sweep-images", type=int, default=64, help="images per batch-size trial")
+    parser.add_argument("--naive-images", type=int, default=100, help="images for the naive loop (c)")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-inference-"))
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
     end_to_end_rate = end_to_end(len(paths), args.device)
     print(f"(a) propose_candidates --sync end to end: {end_to_end_rate:.1f} img/s "
           f"(loader workers {config.workers})", flush=True)
-    naive_rate = naive_loop(paths[: max(args.sweep_images, 32)], config.device)
+    naive_rate = naive_loop(paths[: args.naive_images], config.device)
     print(f"(c) naive loop (1 image, decode then forward, NCHW fp32): {naive_rate:.1f} img/s", flush=True)
     print(f"(a)/(b) = {end_to_end_rate / forward_rate:.2f}   (a)/(c) = {end_to_end_rate / naive_rate:.2f}")
 

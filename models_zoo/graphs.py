@@ -57,7 +57,7 @@ def frozen_graph(module: Any, input_size: int, channels_last: bool) -> Any:
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore", category=FutureWarning)
             warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
-            graph = torch.jit.freeze(torch.jit.trace(wrapped, example))
+            graph = torch.jit.freeze(torch.jit.trace(wrapped, example, check_trace=False))
             for _ in range(2):
                 graph(example)
     except Exception as exc:  # tracing can fail in many ways, all of which mean "run it eager"
