@@ -92,3 +92,14 @@ def test_deleting_an_image_deletes_its_selection_frequencies_only():
     assert set(SelectionFrequency.objects.values_list("image_id", "label_id")) == {
         (kept.pk, label.pk), (kept.pk, other_label.pk)
     }
+
+
+def test_a_re_aggregation_adds_new_pairs_and_keeps_unchanged_ones():
+    dataset = DatasetFactory()
+    a, b = images(2, dataset=dataset)
+    cat, dog = LabelClassFactory(), LabelClassFactory()
+    judged(contains_hit(cat, [a, b]), {a})
+    aggregate_selection_frequencies(dataset)
+    judged(contains_hit(dog, [b]), {b})
+    assert aggregate_selection_frequencies(dataset) == 3
+    assert sf_table(dataset) == {(a.pk, cat.pk): (1, 1), (b.pk, cat.pk): (0, 1), (b.pk, dog.pk): (1, 1)}
