@@ -334,22 +334,27 @@ def percentiles(values: list[float]) -> str:
 
 
 class CpuMeter:
-    """CPU seconds used by the web (gunicorn and its workers), PostgreSQL and this client between two readings."""
+    """Cores' seconds used by the web (gunicorn and its workers), PostgreSQL and this client between readings.
+
+    Each group's total includes the time of its exited children (`cutime`/`cstime` of the parent that reaped
+    them: PostgreSQL's postmaster, gunicorn's master), so backends that close within a step still count.
+    """
 
     def __init__(self, server_pid: int) -> None:
         self.server_pid = server_pid
         self.start = self.read()
 
-    def read(self) -> dict[str, dict[int, float]]:
-        web = [self.server_pid, *_pgrep("-P", str(self.server_pid))]
-        return {"web": _cpu_by_pid(web), "db": _cpu_by_pid(_pgrep("-u", "postgres")),
-                "client": {os.getpid(): time.process_time()}}
+    def read(self) -> dict[str, float]:
+        return {
+            "web": _cpu_seconds([self.server_pid, *_pgrep("-P", str(self.server_pid))]),
+            "db": _cpu_seconds(_pgrep("-u", "postgres")),
+            "client": time.process_time(),
+        }
 
     def used(self) -> dict[str, float]:
-        """Seconds per group since the last call (processes started meanwhile count from zero)."""
+        """Seconds per group since the last call."""
         now = self.read()
-        used = {group: sum(seconds - self.start[group].get(pid, 0.0) for pid, seconds in now[group].items())
-                for group in now}
+        used = {group: now[group] - self.start[group] for group in now}
         self.start = now
         return used
 
@@ -358,15 +363,15 @@ def _pgrep(*args: str) -> list[int]:
     return [int(pid) for pid in subprocess.run(["pgrep", *args], capture_output=True, text=True).stdout.split()]
 
 
-def _cpu_by_pid(pids: list[int]) -> dict[int, float]:
-    seconds = {}
+def _cpu_seconds(pids: list[int]) -> float:
+    ticks = 0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return seconds
+        ticks += sum(int(value) for value in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 async def run_step(port: int, keepalive: float, users: int, duration: float, period: float, dealer: SlotDealer,
