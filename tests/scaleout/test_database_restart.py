@@ -19,7 +19,7 @@ from tests.scaleout.services import (
 )
 
 pytestmark = pytest.mark.postgres
-HITS = 40
+HITS = 200  # more than the annotators get through: they stop once the database is back and answering
 GRID = 6
 
 
@@ -46,6 +46,13 @@ def annotate(base: str, hits: list[dict], worker: str, outcomes: list, stop: thr
         time.sleep(0.05)
 
 
+def wait_for_success(outcomes: list, since: int, timeout: float = 60) -> None:
+    """Until a HIT started after the restart is stored: annotators keep working until then, however fast."""
+    deadline = time.monotonic() + timeout
+    while not any(status == 200 for status, _, _ in outcomes[since:]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def retry_failed(base: str, outcomes: list) -> list:
     """What a browser does after an error: send the same submission again (a replay is idempotent)."""
     return [http("POST", f"{base}/hit/{hit_id}/submit/", submission)[0]
@@ -69,7 +76,10 @@ def test_requests_fail_cleanly_and_no_partial_rows_survive_a_restart(tmp_path, p
         before_restart = len(outcomes)
         private_postgres.stop("fast")
         time.sleep(2)
+        restarted_at = len(outcomes)
         private_postgres.start()
+        wait_for_success(outcomes, restarted_at)
+        stop.set()
         for thread in annotators:
             thread.join(timeout=120)
         retries = retry_failed(base, outcomes)
