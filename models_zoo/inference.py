@@ -1,17 +1,24 @@
 """Batched inference of an ensemble over image files (no ORM).
 
-Decoding runs in DataLoader worker processes: each image is decoded once (JPEG downscaled by
-`Image.draft` while decoding), then cropped once per input geometry the ensemble needs, as uint8.
-The main process overlaps that with the forward passes; normalisation happens on the device.
-On CUDA: bf16 autocast, channels_last, pinned memory. On CPU: fp32 frozen graphs (models_zoo.graphs).
+Each image is decoded once (JPEG downscaled by `Image.draft` while decoding), then cropped once per
+input geometry the ensemble needs, as uint8; normalisation happens on the device.
+
+On CUDA (bf16 autocast, channels_last, pinned memory) DataLoader worker processes decode while the GPU
+runs the forward passes. On the CPU (fp32 frozen graphs, models_zoo.graphs) the forward passes already
+keep every core busy: a loader process there takes cores from torch's threads, which then wait for each
+other, so overlapping cost twice the decoding's CPU time (docs/benchmarks.md). By default the CPU
+decodes each batch with a thread pool of one thread per core (PIL releases the GIL), between forward
+passes; `RELABEL_LOADER_WORKERS` > 0 asks for loader processes instead.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +51,7 @@ class InferenceError(RuntimeError):
 class InferenceConfig:
     device: str = "cpu"
     batch_size: int = CPU_BATCH_SIZE
-    workers: int = 1
+    workers: int = 0  # loader processes; 0: decode in a thread pool between forward passes
     channels_last: bool = True
     bf16: bool = False
     frozen: bool = False
@@ -88,7 +95,7 @@ def default_config(
     return InferenceConfig(
         device="cpu",
         batch_size=batch_size or CPU_BATCH_SIZE,
-        workers=workers if workers >= 0 else max(1, min(cores - 1, 4)),
+        workers=max(workers, 0),
         channels_last=True,
         bf16=False,
         frozen=graph == "frozen",
@@ -165,14 +172,17 @@ class BatchOutput:
     features: np.ndarray | None = None  # L2-normalised float32, of the feature model
 
 
-def make_loader(dataset: CropDataset, config: InferenceConfig) -> Any:
+def make_loader(dataset: CropDataset, config: InferenceConfig) -> Iterator[Any]:
+    """Batches of (positions, crops by geometry, ok), collated as torch's DataLoader does."""
     import torch
 
     workers = config.workers
     if workers and multiprocessing.current_process().daemon:
         # Celery's prefork children are daemonic and may not fork loaders: run workers with --pool solo.
-        logger.warning("daemonic process: decoding in-process (start inference workers with --pool solo)")
+        logger.warning("daemonic process: decoding in threads (start inference workers with --pool solo)")
         workers = 0
+    if not workers:
+        return threaded_batches(dataset, config.batch_size)
     return torch.utils.data.DataLoader(
         dataset,
         batch_size=config.batch_size,
@@ -181,6 +191,17 @@ def make_loader(dataset: CropDataset, config: InferenceConfig) -> Any:
         prefetch_factor=4 if workers else None,
         persistent_workers=False,
     )
+
+
+def threaded_batches(dataset: CropDataset, batch_size: int) -> Iterator[Any]:
+    """Decode each batch with one thread per core, then hand it over (no overlap with the forward)."""
+    from torch.utils.data import default_collate
+
+    threads = max(1, min(os.cpu_count() or 1, batch_size))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="decode") as pool:
+        for start in range(0, len(dataset), batch_size):
+            positions = range(start, min(start + batch_size, len(dataset)))
+            yield default_collate(list(pool.map(dataset.__getitem__, positions)))
 
 
 def forward_batch(
@@ -216,9 +237,17 @@ def _normalise(batch: Any, prep: Preprocessing, config: InferenceConfig) -> Any:
     x = batch.to(config.device, non_blocking=True)
     if config.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    mean = torch.tensor(prep.mean, device=config.device).view(1, 3, 1, 1) * 255.0
-    std = torch.tensor(prep.std, device=config.device).view(1, 3, 1, 1) * 255.0
-    return (x.float() - mean) / std
+    mean, inverse_std = _scaling(prep.mean, prep.std, config.device)
+    return x.float().sub_(mean).mul_(inverse_std)
+
+
+@functools.cache
+def _scaling(mean: tuple[float, ...], std: tuple[float, ...], device: str) -> tuple[Any, Any]:
+    """(mean, 1/std) in uint8 units as (1, 3, 1, 1) tensors on the device, made once."""
+    import torch
+
+    mean_tensor = torch.tensor(mean, device=device).view(1, 3, 1, 1) * 255.0
+    return mean_tensor, 1.0 / (torch.tensor(std, device=device).view(1, 3, 1, 1) * 255.0)
 
 
 def run_ensemble(
@@ -229,7 +258,7 @@ def run_ensemble(
     feature_model: str | None = None,
     max_pixels: int = 0,
 ) -> Iterator[BatchOutput]:
-    """Yield one BatchOutput per batch of `paths`, decoding in loader workers while models run."""
+    """Yield one BatchOutput per batch of `paths` (decoding as `make_loader` arranges)."""
     if not models:
         raise InferenceError("no models to run")
     dataset = CropDataset(paths, [m.preprocessing for m in models], max_pixels=max_pixels)
