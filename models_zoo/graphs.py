@@ -5,14 +5,24 @@ weights become constants, BatchNorm folds into the convolutions and the TF-"same
 EfficientNet-Lite ports becomes constant pads. Measured on the 2-core CPU (docs/benchmarks.md), this
 runs the three models 1.6-1.9 times as fast as eager PyTorch, with the same top-5 labels
 (tests/models_zoo/test_frozen_graphs.py). `torch.jit.freeze` is marked deprecated in favour of
-`torch.compile`, whose CPU graphs were about as fast here but took 15-50 s to compile per model and
-process, against 2 s; torch is pinned in constraints.txt, and a model that cannot be traced runs eager.
+`torch.compile`, whose CPU graphs were at most 15% faster here but took minutes to compile cold,
+against about a second; torch is pinned in constraints.txt, and a model that cannot be traced runs eager.
+
+Frozen graphs are kept on disk (`cache`, under RELABEL_VAR_DIR/graphs, named by a digest of the model,
+its weights' version, torch, timm and the input geometry), so a worker loads one in ~0.2 s instead of
+tracing for ~1 s. Loading a TorchScript file runs its graph: that folder, like the rest of the var
+directory, must be writable by the service alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import tempfile
 import warnings
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -41,9 +51,10 @@ def pooled_and_logits(module: Any) -> Any:
     return PooledAndLogits(module).eval()
 
 
-def frozen_graph(module: Any, input_size: int, channels_last: bool) -> Any:
+def frozen_graph(module: Any, input_size: int, channels_last: bool, cache: Path | None = None) -> Any:
     """Trace `pooled_and_logits(module)` on a CPU batch of `input_size` images and freeze it.
 
+    A graph saved at `cache` is loaded instead (an unreadable one is traced again and replaced).
     Two warm-up calls let TorchScript's profiling executor specialise the graph before real batches.
     Raises GraphError when the architecture cannot be traced (data-dependent control flow, say).
     """
@@ -52,24 +63,72 @@ def frozen_graph(module: Any, input_size: int, channels_last: bool) -> Any:
     example = torch.zeros(TRACE_BATCH_SIZE, 3, input_size, input_size)
     if channels_last:
         example = example.contiguous(memory_format=torch.channels_last)
-    wrapped = pooled_and_logits(module)
+    graph = _load_cached(cache, example) if cache is not None and cache.exists() else None
+    if graph is not None:
+        return graph
     try:
-        with warnings.catch_warnings(), torch.inference_mode():
-            warnings.simplefilter("ignore", category=FutureWarning)
+        with _without_deprecation_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
-            graph = torch.jit.freeze(torch.jit.trace(wrapped, example, check_trace=False))
-            for _ in range(2):
-                graph(example)
+            graph = torch.jit.freeze(torch.jit.trace(pooled_and_logits(module), example, check_trace=False))
+            _warm_up(graph, example)
     except Exception as exc:  # tracing can fail in many ways, all of which mean "run it eager"
         raise GraphError(f"cannot trace {type(module).__name__}: {type(exc).__name__}: {exc}") from exc
+    if cache is not None:
+        _save(graph, cache)
     return graph
 
 
-def runner_for(module: Any, input_size: int, device: str, channels_last: bool, frozen: bool, name: str) -> Any:
+@contextlib.contextmanager
+def _without_deprecation_warnings() -> Iterator[None]:
+    """TorchScript's FutureWarnings: the choice is explained in this module's docstring."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=FutureWarning)
+        yield
+
+
+def _warm_up(graph: Any, example: Any) -> None:
+    import torch
+
+    with torch.inference_mode():
+        for _ in range(2):
+            graph(example)
+
+
+def _load_cached(cache: Path, example: Any) -> Any | None:
+    import torch
+
+    try:
+        with _without_deprecation_warnings():
+            graph = torch.jit.load(str(cache), map_location="cpu")
+        _warm_up(graph, example)
+    except Exception as exc:  # a truncated or foreign file: trace again
+        logger.warning("ignoring unreadable frozen graph %s: %s", cache, exc)
+        return None
+    return graph
+
+
+def _save(graph: Any, cache: Path) -> None:
+    """Write atomically (workers may save the same graph at once); a read-only disk only costs speed."""
+    import torch
+
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=cache.parent, suffix=".tmp", delete=False) as handle, \
+                _without_deprecation_warnings():
+            torch.jit.save(graph, handle.name)
+        os.replace(handle.name, cache)
+    except OSError as exc:
+        logger.warning("cannot keep the frozen graph at %s: %s", cache, exc)
+
+
+def runner_for(
+    module: Any, input_size: int, device: str, channels_last: bool, frozen: bool, name: str,
+    cache: Path | None = None,
+) -> Any:
     """The callable that inference uses: a frozen graph on the CPU when asked, else the eager module."""
     if frozen and device == "cpu":
         try:
-            return frozen_graph(module, input_size, channels_last)
+            return frozen_graph(module, input_size, channels_last, cache)
         except GraphError as exc:
             logger.warning("%s runs eager: %s", name, exc)
     return pooled_and_logits(module)

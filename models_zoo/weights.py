@@ -6,8 +6,10 @@ tests); `load_model` imports torch and timm only when called.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from models_zoo.registry import (
@@ -140,8 +142,22 @@ def load_model(spec: ModelSpec, device: str = "cpu", channels_last: bool = False
     module.eval().to(device)
     if channels_last:
         module.to(memory_format=torch.channels_last)
-    runner = runner_for(module, preprocessing.input_size, device, channels_last, frozen, spec.name)
+    cache = graph_cache_path(spec, version, preprocessing.input_size, channels_last)
+    runner = runner_for(module, preprocessing.input_size, device, channels_last, frozen, spec.name, cache)
     return LoadedModel(spec=spec, module=module, preprocessing=preprocessing, version=version, runner=runner)
+
+
+def graph_cache_path(spec: ModelSpec, version: str, input_size: int, channels_last: bool) -> Path:
+    """Where the model's frozen CPU graph is kept: one file per model, weights, library versions, input."""
+    import timm
+    import torch
+    from django.conf import settings
+
+    from models_zoo.graphs import TRACE_BATCH_SIZE
+
+    key = repr((spec, version, torch.__version__, timm.__version__, input_size, channels_last, TRACE_BATCH_SIZE))
+    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+    return Path(settings.VAR_DIR) / "graphs" / f"{spec.name}-{digest}.pt"
 
 
 def _create(spec: ModelSpec, pretrained: bool) -> Any:

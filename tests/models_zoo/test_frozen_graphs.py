@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models_zoo.graphs import pooled_and_logits, runner_for
+from models_zoo.graphs import frozen_graph, pooled_and_logits, runner_for
 from models_zoo.inference import InferenceError, default_config, load_crops
 from models_zoo.registry import get_models
 from models_zoo.weights import load_model
@@ -83,3 +83,58 @@ def test_the_graph_setting_is_checked():
     assert default_config("cpu", graph="eager").frozen is False
     with pytest.raises(InferenceError, match="unknown inference graph 'fast': use frozen or eager"):
         default_config("cpu", graph="fast")
+
+
+def _tiny_classifier():
+    import torch
+
+    class Tiny(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.conv, self.bn, self.fc = torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), torch.nn.Linear(8, 5)
+
+        def forward_features(self, x):
+            return torch.relu(self.bn(self.conv(x)))
+
+        def forward_head(self, x, pre_logits=False):
+            pooled = x.mean((2, 3))
+            return pooled if pre_logits else self.fc(pooled)
+
+        def get_classifier(self):
+            return self.fc
+
+    return Tiny().eval()
+
+
+def test_a_frozen_graph_is_kept_on_disk_and_loaded_instead_of_traced(tmp_path, monkeypatch):
+    require_models()
+    import torch
+
+    cache = tmp_path / "graphs" / "tiny.pt"
+    x = torch.rand(3, 3, 16, 16)
+    traced = frozen_graph(_tiny_classifier(), 16, channels_last=False, cache=cache)
+    assert cache.is_file() and not list(cache.parent.glob("*.tmp"))
+
+    def no_tracing(*args, **kwargs):
+        raise AssertionError("traced again although the graph was on disk")
+
+    monkeypatch.setattr(torch.jit, "trace", no_tracing)
+    loaded = frozen_graph(_tiny_classifier(), 16, channels_last=False, cache=cache)
+    with torch.inference_mode():
+        assert all(torch.equal(a, b) for a, b in zip(traced(x), loaded(x), strict=True))
+
+
+def test_an_unreadable_cached_graph_is_traced_again_and_replaced(tmp_path, caplog):
+    require_models()
+    import torch
+
+    cache = tmp_path / "tiny.pt"
+    cache.write_bytes(b"not a TorchScript archive")
+    with caplog.at_level(logging.WARNING, logger="models_zoo.graphs"):
+        graph = frozen_graph(_tiny_classifier(), 16, channels_last=False, cache=cache)
+    assert "ignoring unreadable frozen graph" in caplog.text
+    with torch.inference_mode():
+        expected = pooled_and_logits(_tiny_classifier())(torch.ones(2, 3, 16, 16))[1]
+        assert torch.allclose(torch.jit.load(str(cache))(torch.ones(2, 3, 16, 16))[1], expected, atol=1e-5)
+        assert torch.allclose(graph(torch.ones(2, 3, 16, 16))[1], expected, atol=1e-5)
