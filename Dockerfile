@@ -17,4 +17,6 @@ RUN pip install --no-cache-dir -c constraints.txt -e ".${EXTRAS:+[$EXTRAS]}" \
     && useradd --system --uid 1000 relabel && mkdir -p /var/lib/relabel && chown relabel /var/lib/relabel
 USER relabel
 EXPOSE 8000
-CMD ["gunicorn", "relabel.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Web settings: relabel/gunicorn_conf.py (WEB_WORKERS, WEB_THREADS, WEB_KEEPALIVE), as compose runs it.
+ENV WEB_BIND=0.0.0.0:8000 WEB_ACCESS_LOG=-
+CMD ["gunicorn", "-c", "python:relabel.gunicorn_conf"]
