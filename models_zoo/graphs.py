@@ -3,7 +3,7 @@
 On the CPU the ensemble runs TorchScript graphs traced at the model's fixed input size and frozen:
 weights become constants, BatchNorm folds into the convolutions and the TF-"same" padding of the
 EfficientNet-Lite ports becomes constant pads. Measured on the 2-core CPU (docs/benchmarks.md), this
-runs the three models 1.6-1.9 times as fast as eager PyTorch, with the same top-5 labels
+runs the three-model ensemble 1.3-1.9 times as fast as eager PyTorch, with the same top-5 labels
 (tests/models_zoo/test_frozen_graphs.py). `torch.jit.freeze` is marked deprecated in favour of
 `torch.compile`, whose CPU graphs were at most 15% faster here but took minutes to compile cold,
 against about a second; torch is pinned in constraints.txt, and a model that cannot be traced runs eager.
