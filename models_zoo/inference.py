@@ -7,7 +7,7 @@ On CUDA (bf16 autocast, channels_last, pinned memory) DataLoader worker processe
 runs the forward passes. On the CPU (fp32 frozen graphs, models_zoo.graphs) the forward passes already
 keep every core busy: a loader process there takes cores from torch's threads, which then wait for each
 other, so overlapping cost twice the decoding's CPU time (docs/benchmarks.md). By default the CPU
-decodes each batch with a thread pool of one thread per core (PIL releases the GIL), between forward
+decodes groups of images with a pool of one thread per core (PIL releases the GIL), between forward
 passes; `RELABEL_LOADER_WORKERS` > 0 asks for loader processes instead.
 """
 

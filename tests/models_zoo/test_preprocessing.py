@@ -59,3 +59,29 @@ def test_it_flags_undecodable_files_instead_of_failing_the_batch(tmp_path):
     dataset = CropDataset([str(tmp_path / "bad.jpg"), str(tmp_path / "good.jpg")], [LITE0])
     assert dataset[0][2] is False and dataset[0][1][geometry_key(LITE0.geometry)].shape == (3, 224, 224)
     assert dataset[1][2] is True
+
+
+@pytest.mark.models
+def test_thread_pool_batches_equal_loader_process_batches(tmp_path):
+    from tests.requirements import require_models
+
+    require_models()
+    import torch
+
+    from models_zoo.inference import InferenceConfig, make_loader
+
+    paths = []
+    for number in range(11):  # not a multiple of the batch size nor of the decode group
+        _gradient_jpeg(tmp_path / f"{number}.jpg", width=300 + 17 * number, height=260 + 5 * number)
+        paths.append(str(tmp_path / f"{number}.jpg"))
+    (tmp_path / "bad.jpg").write_bytes(b"not a jpeg")
+    paths.insert(5, str(tmp_path / "bad.jpg"))
+    dataset = CropDataset(paths, [LITE0, LITE2])
+    threaded = list(make_loader(dataset, InferenceConfig(batch_size=4, workers=0)))
+    processes = list(make_loader(dataset, InferenceConfig(batch_size=4, workers=2)))
+    assert len(threaded) == len(processes) == 3
+    for (positions, crops, ok), (positions2, crops2, ok2) in zip(threaded, processes, strict=True):
+        assert torch.equal(positions, positions2) and torch.equal(ok, ok2)
+        assert crops.keys() == crops2.keys()
+        assert all(torch.equal(crops[key], crops2[key]) for key in crops)
+    assert [bool(flag) for _, _, ok in threaded for flag in ok] == [True] * 5 + [False] + [True] * 6
