@@ -111,14 +111,18 @@ def _save(graph: Any, cache: Path) -> None:
     """Write atomically (workers may save the same graph at once); a read-only disk only costs speed."""
     import torch
 
+    temporary = None
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=cache.parent, suffix=".tmp", delete=False) as handle, \
                 _without_deprecation_warnings():
-            torch.jit.save(graph, handle.name)
-        os.replace(handle.name, cache)
-    except OSError as exc:
+            temporary = handle.name
+            torch.jit.save(graph, temporary)
+        os.replace(temporary, cache)
+    except (OSError, RuntimeError) as exc:  # torch's writer reports a full disk as a RuntimeError
         logger.warning("cannot keep the frozen graph at %s: %s", cache, exc)
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
 
 
 def runner_for(

@@ -138,3 +138,21 @@ def test_an_unreadable_cached_graph_is_traced_again_and_replaced(tmp_path, caplo
         expected = pooled_and_logits(_tiny_classifier())(torch.ones(2, 3, 16, 16))[1]
         assert torch.allclose(torch.jit.load(str(cache))(torch.ones(2, 3, 16, 16))[1], expected, atol=1e-5)
         assert torch.allclose(graph(torch.ones(2, 3, 16, 16))[1], expected, atol=1e-5)
+
+
+def test_a_graph_that_cannot_be_kept_still_runs_and_leaves_no_file(tmp_path, monkeypatch, caplog):
+    require_models()
+    import torch
+
+    def disk_full(graph, path):
+        Path(path).write_bytes(b"partial")
+        raise RuntimeError("PytorchStreamWriter failed writing file data/0: file write failed")
+
+    monkeypatch.setattr(torch.jit, "save", disk_full)
+    cache = tmp_path / "tiny.pt"
+    with caplog.at_level(logging.WARNING, logger="models_zoo.graphs"):
+        graph = frozen_graph(_tiny_classifier(), 16, channels_last=False, cache=cache)
+    assert "cannot keep the frozen graph" in caplog.text
+    assert list(tmp_path.iterdir()) == []
+    with torch.inference_mode():
+        assert graph(torch.ones(1, 3, 16, 16))[1].shape == (1, 5)
