@@ -108,8 +108,8 @@ def _stored_rows(assignment: Assignment) -> int:
     return ContainsJudgment.objects.filter(assignment=assignment).count()
 
 
-def _store(assignment: Assignment, payload: Mapping) -> int | None:
-    """Write the answers; the number of rows written where the kind's writer knows it."""
+def _store(assignment: Assignment, payload: Mapping) -> int:
+    """Write the answers; returns the number of rows written."""
     kind = assignment.hit.batch.kind
     if kind == TaskKind.CONTAINS:
         return _store_contains(assignment, payload.get("selected"))
@@ -117,10 +117,9 @@ def _store(assignment: Assignment, payload: Mapping) -> int | None:
         return _store_classify(assignment, payload.get("answers"))
     if kind == TaskKind.LABEL1000:
         try:
-            store_label1000(assignment, payload.get("answers"))
+            return store_label1000(assignment, payload.get("answers"))
         except AnswerError as exc:
             raise SubmissionError(str(exc)) from exc
-        return None
     raise SubmissionError(f"{kind} HITs are not submitted here", status=400)
 
 

@@ -2,6 +2,8 @@
 
 import os
 
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relabel.settings")
+
 from django.core.wsgi import get_wsgi_application
 from django.template.loader import get_template
 from django.urls import get_resolver
@@ -21,6 +23,5 @@ def warm_up() -> None:
         get_template(name)
 
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relabel.settings")
 application = MediaFiles(get_wsgi_application())
 warm_up()
