@@ -20,6 +20,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from annotation.models import ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
+from relabel.bulk import insert_ignoring_conflicts
 from tasks.models import Assignment, Batch, Hit, Provider, TaskKind, Worker
 
 CHUNK_LINES = 5000
@@ -200,26 +201,6 @@ def refresh_statistics(model: type[Model]) -> None:
     tables = [model._meta.db_table, Assignment._meta.db_table, Image._meta.db_table, Worker._meta.db_table]
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {', '.join(map(connection.ops.quote_name, tables))}")
-
-
-def insert_ignoring_conflicts(
-    model: type[Model], columns: list[str], rows: list[tuple], json_columns: frozenset | set = frozenset()
-) -> None:
-    """Multi-row INSERT ... ON CONFLICT DO NOTHING: bulk_create without building model instances.
-
-    Values must already be in database form (ids, booleans, JSON text for `json_columns`). Each
-    statement stays under SQLite's 999-parameter limit on SQLite.
-    """
-    quote = connection.ops.quote_name
-    cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    row_marks = "(" + ", ".join(f"%s{cast}" if column in json_columns else "%s" for column in columns) + ")"
-    per_statement = max(1, (999 if connection.vendor == "sqlite" else 20_000) // len(columns))
-    head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(map(quote, columns))}) VALUES "  # noqa: S608
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start:start + per_statement]
-            params = [value for row in chunk for value in row]
-            cursor.execute(head + ", ".join([row_marks] * len(chunk)) + " ON CONFLICT DO NOTHING", params)
 
 
 class Writer:

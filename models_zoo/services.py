@@ -7,6 +7,7 @@ runs the ensemble and stores everything in one transaction, conditional on still
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -25,6 +26,7 @@ from models_zoo import ensemble
 from models_zoo.features import decode_vectors, encode_vector, nearest_neighbours
 from models_zoo.models import ChunkStatus, ImageFeature, InferenceChunk, Prediction
 from models_zoo.registry import ModelSpec, WeightKind, checkpoint_path, get_models, model_version
+from relabel.bulk import insert_ignoring_conflicts
 
 logger = logging.getLogger(__name__)
 
@@ -340,18 +342,19 @@ def store_predictions(ranked: dict[int, dict[str, list[tuple[int, float]]]], ver
         for p in Prediction.objects.filter(image_id__in=list(ranked), model_name__in=list(versions))
     }
     new, changed = [], []
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     for image_id, by_model in ranked.items():
         for name, pairs in by_model.items():
             labels = [label for label, _ in pairs]
             probs = [ensemble.source(name, 0, prob)["prob"] for _, prob in pairs]
             row = existing.get((image_id, name))
             if row is None:
-                new.append(Prediction(image_id=image_id, model_name=name, model_version=versions[name],
-                                      labels=labels, probs=probs))
+                new.append((image_id, name, versions[name], json.dumps(labels), json.dumps(probs), now))
             elif len(row.labels) < len(labels):
                 row.labels, row.probs, row.model_version = labels, probs, versions[name]
                 changed.append(row)
-    Prediction.objects.bulk_create(new, ignore_conflicts=True)
+    columns = ["image_id", "model_name", "model_version", "labels", "probs", "created_at"]
+    insert_ignoring_conflicts(Prediction, columns, new, json_columns={"labels", "probs"})
     Prediction.objects.bulk_update(changed, ["labels", "probs", "model_version"])
     return len(new)
 
@@ -359,8 +362,8 @@ def store_predictions(ranked: dict[int, dict[str, list[tuple[int, float]]]], ver
 def store_features(vectors: dict[int, bytes], dim: int) -> None:
     """Write the feature model's vectors (one row per image; existing rows are kept)."""
     name = settings.RELABEL_FEATURE_MODEL
-    rows = [ImageFeature(image_id=i, model_name=name, dim=dim, vector=blob) for i, blob in vectors.items()]
-    ImageFeature.objects.bulk_create(rows, ignore_conflicts=True)
+    rows = [(image_id, name, dim, blob) for image_id, blob in vectors.items()]
+    insert_ignoring_conflicts(ImageFeature, ["image_id", "model_name", "dim", "vector"], rows)
 
 
 def store_candidates(ranked: dict[int, dict[str, list[tuple[int, float]]]], topk: int) -> tuple[int, int]:
@@ -383,15 +386,15 @@ def store_candidates(ranked: dict[int, dict[str, list[tuple[int, float]]]], topk
             key = (image_id, label_pk[candidate.label])
             row = existing.get(key)
             if row is None:
-                new.append(CandidateLabel(image_id=image_id, label_id=key[1], is_original=candidate.is_original,
-                                          sources=list(candidate.sources)))
+                new.append((*key, candidate.is_original, json.dumps(candidate.sources)))
                 continue
             merged = ensemble.merge_sources(row.sources, candidate.sources)
             is_original = row.is_original or candidate.is_original
             if merged != row.sources or is_original != row.is_original:
                 row.sources, row.is_original = merged, is_original
                 changed.append(row)
-    CandidateLabel.objects.bulk_create(new, ignore_conflicts=True)
+    columns = ["image_id", "label_id", "is_original", "sources"]
+    insert_ignoring_conflicts(CandidateLabel, columns, new, json_columns={"sources"})
     CandidateLabel.objects.bulk_update(changed, ["sources", "is_original"])
     return len(new), len(changed)
 
