@@ -2,7 +2,9 @@
 
 (a) `propose_candidates --sync` end to end, model loading included: first with no frozen graph on disk
     (traced), then again as any later run finds them (the figure used for the ratios),
-(b) forward passes alone on pre-decoded tensors, at the best batch size / memory format found,
+(b) forward passes alone on pre-decoded tensors, at the best batch size / memory format found; on the CPU
+    the best of one process with torch's threads and of --lanes forked processes with one thread each
+    (models_zoo.lanes, as propose_candidates runs them),
 (c) a naive loop: one image at a time, decode then forward, NCHW fp32.
 
 Usage: .venv/bin/python bench/bench_inference.py [--images 1000] [--batch-sizes 2,4,8] [--device auto]
@@ -29,6 +31,8 @@ def main() -> None:
     parser.add_argument("--sweep-images", type=int, default=64, help="images per batch-size trial")
     parser.add_argument("--naive-images", type=int, default=100, help="images for the naive loop (c)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--lanes", type=int, default=0, help="CPU lanes (0: one per core, 1: one process)")
+    parser.add_argument("--lane-batch-sizes", default="1,2,4", help="batch sizes tried in CPU lanes")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-inference-"))
     os.environ.update({
@@ -55,7 +59,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
     from models_zoo import inference
 
     paths = prepare_dataset(work, args.images)
-    config = inference.default_config(args.device)
+    config = inference.default_config(args.device, lanes=args.lanes)
     print(f"device={config.device} torch threads={torch.get_num_threads()} cores={os.cpu_count()} "
           f"{platform.processor() or platform.machine()} images={len(paths)}", flush=True)
     best, sweep = sweep_forward(paths[: args.sweep_images], config, [int(b) for b in args.batch_sizes.split(",")])
@@ -64,7 +68,10 @@ def run(args: argparse.Namespace, work: Path) -> None:
     batch, channels_last, frozen = best
     forward_rate = timed_forward(paths, config, batch, channels_last, frozen)
     print(f"(b) forward only, batch {batch}, {describe(channels_last, frozen)}: {forward_rate:.1f} img/s", flush=True)
+    if config.device == "cpu" and config.lanes > 1:
+        forward_rate, batch = lanes_forward(args, paths, config, channels_last, frozen, forward_rate)
     settings.RELABEL_INFERENCE_BATCH_SIZE = batch
+    settings.RELABEL_INFERENCE_LANES = config.lanes
     settings.RELABEL_INFERENCE_GRAPH = "frozen" if frozen else "eager"
     shutil.rmtree(Path(settings.VAR_DIR) / "graphs", ignore_errors=True)
     cold_rate = end_to_end(len(paths), args.device)
@@ -72,7 +79,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
     forget_proposals()
     end_to_end_rate = end_to_end(len(paths), args.device)
     print(f"(a) propose_candidates --sync end to end, graphs on disk: {end_to_end_rate:.1f} img/s "
-          f"(loader processes {config.workers})", flush=True)
+          f"(loader processes {config.workers}, lanes {config.lanes}, batch {batch})", flush=True)
     naive_rate = naive_loop(paths[: args.naive_images], config.device)
     print(f"(c) naive loop (1 image, decode then forward, NCHW fp32): {naive_rate:.1f} img/s", flush=True)
     print(f"(a)/(b) = {end_to_end_rate / forward_rate:.2f}   (a)/(c) = {end_to_end_rate / naive_rate:.2f}")
@@ -137,6 +144,44 @@ def timed_forward(paths: list[str], config, batch: int, channels_last: bool, fro
         forward_batch(models, crops, run_config, 5, MODELS[0])
     _sync(config.device)
     return len(paths) / (time.perf_counter() - start)
+
+
+def timed_lanes_forward(paths: list[str], config, batch: int, channels_last: bool, frozen: bool) -> float:
+    """Forward passes alone in `config.lanes` forked processes of one torch thread each (models_zoo.lanes)."""
+    from dataclasses import replace
+
+    from models_zoo.inference import forward_batch
+    from models_zoo.lanes import run_in_lanes
+
+    models = load(config, channels_last, frozen)
+    run_config = replace(config, batch_size=batch, channels_last=channels_last)
+    batches = decoded_batches(paths, models, batch)
+    forward_batch(models, batches[0], run_config, 5, MODELS[0])  # warm-up at this batch size, inherited by the lanes
+
+    def work(span: tuple[int, int]) -> tuple[int, int]:
+        forward_batch(models, batches[span[0]], run_config, 5, MODELS[0])
+        return span
+
+    start = time.perf_counter()
+    for _ in run_in_lanes(work, [(index, index + 1) for index in range(len(batches))], config.lanes):
+        pass
+    return len(paths) / (time.perf_counter() - start)
+
+
+def lanes_forward(args: argparse.Namespace, paths: list[str], config, channels_last: bool, frozen: bool,
+                  single_rate: float) -> tuple[float, int]:
+    """The lanes' best batch size, and (b) as the better of one process and the lanes at their best."""
+    rates = {
+        batch: timed_lanes_forward(paths[: args.sweep_images], config, batch, channels_last, frozen)
+        for batch in [int(b) for b in args.lane_batch_sizes.split(",")]
+    }
+    for batch, rate in sorted(rates.items()):
+        print(f"  forward sweep in {config.lanes} lanes: batch {batch:3d} {rate:7.1f} img/s", flush=True)
+    batch = max(rates, key=rates.get)
+    rate = timed_lanes_forward(paths, config, batch, channels_last, frozen)
+    print(f"(b) forward only in {config.lanes} lanes, batch {batch}, {describe(channels_last, frozen)}: "
+          f"{rate:.1f} img/s; (b) = the better of this and one process", flush=True)
+    return max(rate, single_rate), batch
 
 
 def sweep_forward(paths: list[str], config, batch_sizes: list[int]) -> tuple[tuple[int, bool, bool], dict]:

@@ -4,11 +4,14 @@ Each image is decoded once (JPEG downscaled by `Image.draft` while decoding), th
 input geometry the ensemble needs, as uint8; normalisation happens on the device.
 
 On CUDA (bf16 autocast, channels_last, pinned memory) DataLoader worker processes decode while the GPU
-runs the forward passes. On the CPU (fp32 frozen graphs, models_zoo.graphs) the forward passes already
-keep every core busy: a loader process there takes cores from torch's threads, which then wait for each
-other, so overlapping cost twice the decoding's CPU time (docs/benchmarks.md). By default the CPU
-decodes groups of images with a pool of one thread per core (PIL releases the GIL), between forward
-passes; `RELABEL_LOADER_WORKERS` > 0 asks for loader processes instead.
+runs the forward passes. On the CPU (fp32 frozen graphs, models_zoo.graphs) the default is one lane per
+core (models_zoo.lanes): forked processes with one torch thread each, each decoding and forwarding its own
+batches, so that one lane's decoding overlaps another's forward passes. With a single lane
+(`RELABEL_INFERENCE_LANES=1`, or where a process cannot fork) the forward passes keep every core busy: a
+loader process there takes cores from torch's threads, which then wait for each other, so overlapping
+cost twice the decoding's CPU time (docs/benchmarks.md). A single lane decodes groups of images with a
+pool of one thread per core (PIL releases the GIL), between forward passes; `RELABEL_LOADER_WORKERS` > 0
+asks for loader processes instead (and a single lane).
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ from models_zoo.weights import LoadedModel
 
 logger = logging.getLogger(__name__)
 
-# Measured on a 2-core CPU (docs/benchmarks.md): small channels_last batches beat large ones there.
+# Measured on a 2-core CPU (docs/benchmarks.md): small channels_last batches beat large ones there;
+# a lane's single torch thread does best with batches of 2.
 CPU_BATCH_SIZE = 4
+CPU_LANE_BATCH_SIZE = 2
 CUDA_BATCH_SIZE = 256
 _RESAMPLE = {
     "bicubic": Image.Resampling.BICUBIC,
@@ -55,6 +60,7 @@ class InferenceConfig:
     channels_last: bool = True
     bf16: bool = False
     frozen: bool = False
+    lanes: int = 1  # CPU processes with one torch thread each (models_zoo.lanes)
 
 
 def resolve_device(requested: str = "auto") -> str:
@@ -74,11 +80,12 @@ def resolve_device(requested: str = "auto") -> str:
 
 
 def default_config(
-    device: str = "auto", batch_size: int = 0, workers: int = -1, graph: str = "frozen"
+    device: str = "auto", batch_size: int = 0, workers: int = -1, graph: str = "frozen", lanes: int = 0
 ) -> InferenceConfig:
-    """The measured defaults for the device; batch_size 0 and workers -1 mean "choose for me".
+    """The measured defaults for the device; batch_size 0, workers -1 and lanes 0 mean "choose for me".
 
-    `graph` is "frozen" (CPU models run as frozen graphs) or "eager".
+    `graph` is "frozen" (CPU models run as frozen graphs) or "eager". On the CPU, `lanes` 0 means one
+    lane per core; asking for loader processes (workers > 0) means a single lane.
     """
     if graph not in ("frozen", "eager"):
         raise InferenceError(f"unknown inference graph {graph!r}: use frozen or eager")
@@ -92,10 +99,14 @@ def default_config(
             channels_last=True,
             bf16=True,
         )
+    from models_zoo.lanes import default_lanes
+
+    lanes = 1 if workers > 0 else default_lanes(lanes)
     return InferenceConfig(
         device="cpu",
-        batch_size=batch_size or CPU_BATCH_SIZE,
+        batch_size=batch_size or (CPU_LANE_BATCH_SIZE if lanes > 1 else CPU_BATCH_SIZE),
         workers=max(workers, 0),
+        lanes=lanes,
         channels_last=True,
         bf16=False,
         frozen=graph == "frozen",
@@ -267,18 +278,73 @@ def run_ensemble(
     feature_model: str | None = None,
     max_pixels: int = 0,
 ) -> Iterator[BatchOutput]:
-    """Yield one BatchOutput per batch of `paths` (decoding as `make_loader` arranges)."""
+    """Yield one BatchOutput per batch of `paths` (decoding as `make_loader` arranges, or in CPU lanes).
+
+    In lanes, batches come in the order they finish.
+    """
+    from models_zoo import lanes
+
     if not models:
         raise InferenceError("no models to run")
     dataset = CropDataset(paths, [m.preprocessing for m in models], max_pixels=max_pixels)
+    if config.device == "cpu" and config.lanes > 1 and len(paths) > config.batch_size and lanes.can_fork():
+        _warm_up_for_lanes(models, config)
+        work = functools.partial(_decode_and_forward, models, dataset, config, topk, feature_model)
+        yield from lanes.run_in_lanes(work, lanes.batch_spans(len(paths), config.batch_size), config.lanes)
+        return
     for positions, crops, ok in make_loader(dataset, config):
-        topk_by_model, features = forward_batch(models, crops, config, topk, feature_model)
-        keep = ok.numpy().astype(bool)
-        output = BatchOutput(
-            positions=[int(p) for p, good in zip(positions, keep, strict=True) if good],
-            failed=[int(p) for p, good in zip(positions, keep, strict=True) if not good],
-            topk={name: (labels[keep], probs[keep]) for name, (labels, probs) in topk_by_model.items()},
-            features=None if features is None else features[keep],
+        yield _batch_output(positions, ok, *forward_batch(models, crops, config, topk, feature_model))
+
+
+_WARMED_FOR_LANES: set[tuple] = set()
+
+
+def _warm_up_for_lanes(models: Sequence[LoadedModel], config: InferenceConfig) -> None:
+    """Run two blank batches with one torch thread, once per process, before lanes are forked.
+
+    What a lane's first batches build (oneDNN kernels for one thread, the graphs' specialisation to the
+    batch size) is then inherited by every lane of every chunk instead of being built in each: without
+    this, a lane's first two batches took 0.2 s instead of 0.13 s.
+    """
+    import torch
+
+    key = (tuple(id(model.runner) for model in models), config.batch_size)
+    if key in _WARMED_FOR_LANES:
+        return
+    crops = {
+        geometry_key(model.preprocessing.geometry): torch.zeros(
+            (config.batch_size, 3, model.preprocessing.input_size, model.preprocessing.input_size), dtype=torch.uint8
         )
-        yield output
+        for model in models
+    }
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for _ in range(2):
+            forward_batch(models, crops, config, 1)
+    finally:
+        torch.set_num_threads(threads)
+    _WARMED_FOR_LANES.add(key)
+
+
+def _decode_and_forward(
+    models: Sequence[LoadedModel], dataset: CropDataset, config: InferenceConfig, topk: int,
+    feature_model: str | None, span: tuple[int, int],
+) -> BatchOutput:
+    """One lane's batch: decode the dataset's items in `span`, then run the models on them."""
+    from torch.utils.data import default_collate
+
+    positions, crops, ok = default_collate([dataset[position] for position in range(*span)])
+    return _batch_output(positions, ok, *forward_batch(models, crops, config, topk, feature_model))
+
+
+def _batch_output(positions: Any, ok: Any, topk_by_model: dict, features: np.ndarray | None) -> BatchOutput:
+    """Drop the images that could not be decoded from a batch's results."""
+    keep = ok.numpy().astype(bool)
+    return BatchOutput(
+        positions=[int(p) for p, good in zip(positions, keep, strict=True) if good],
+        failed=[int(p) for p, good in zip(positions, keep, strict=True) if not good],
+        topk={name: (labels[keep], probs[keep]) for name, (labels, probs) in topk_by_model.items()},
+        features=None if features is None else features[keep],
+    )
 

@@ -266,7 +266,7 @@ def _infer(chunk: InferenceChunk, token: str, progress: Callable[[int], None] | 
 
     config = inference.default_config(
         device, settings.RELABEL_INFERENCE_BATCH_SIZE, settings.RELABEL_LOADER_WORKERS,
-        settings.RELABEL_INFERENCE_GRAPH,
+        settings.RELABEL_INFERENCE_GRAPH, settings.RELABEL_INFERENCE_LANES,
     )
     models = [
         get_loaded_model(spec, config.device, config.channels_last, config.frozen)

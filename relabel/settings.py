@@ -187,6 +187,10 @@ RELABEL_INFERENCE_GRAPH = env_str("RELABEL_INFERENCE_GRAPH", "frozen")
 if RELABEL_INFERENCE_GRAPH not in ("frozen", "eager"):
     raise ImproperlyConfigured(f"RELABEL_INFERENCE_GRAPH={RELABEL_INFERENCE_GRAPH!r}: use frozen or eager")
 RELABEL_LOADER_WORKERS = env_int("RELABEL_LOADER_WORKERS", -1)  # -1: CPU decodes in threads, CUDA in processes
+# CPU inference lanes (forked processes with one torch thread each); 0: one per core, 1: a single process.
+RELABEL_INFERENCE_LANES = env_int("RELABEL_INFERENCE_LANES", 0)
+if RELABEL_INFERENCE_LANES < 0:
+    raise ImproperlyConfigured(f"RELABEL_INFERENCE_LANES={RELABEL_INFERENCE_LANES} must be 0 (one per core) or more")
 RELABEL_CHUNK_LEASE_SECONDS = env_int("RELABEL_CHUNK_LEASE_SECONDS", 600)
 RELABEL_REQUEUE_MIN_AGE_SECONDS = env_int("RELABEL_REQUEUE_MIN_AGE_SECONDS", 60)
 
