@@ -8,7 +8,10 @@
 (c) a naive loop: one image at a time, decode then forward, NCHW fp32.
 
 Usage: .venv/bin/python bench/bench_inference.py [--images 1000] [--batch-sizes 2,4,8] [--device auto]
-Runs in a throw-away SQLite database and media folder; prints images/s and a Markdown row set.
+                                                 [--samples DIR]
+Runs in a throw-away SQLite database and media folder; prints images/s. With more --images than files in
+--samples, the files are used again as distinct copies (a JPEG comment naming the copy), so that a GPU can be
+given thousands of images from a few hundred.
 """
 
 import argparse
@@ -29,10 +32,12 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--batch-sizes", default="2,4,8")
     parser.add_argument("--sweep-images", type=int, default=64, help="images per batch-size trial")
+    parser.add_argument("--forward-images", type=int, default=1000, help="pre-decoded images for (b)")
     parser.add_argument("--naive-images", type=int, default=100, help="images for the naive loop (c)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--lanes", type=int, default=0, help="CPU lanes (0: one per core, 1: one process)")
     parser.add_argument("--lane-batch-sizes", default="1,2,4", help="batch sizes tried in CPU lanes")
+    parser.add_argument("--samples", default="", help="folder of JPEGs (default: RELABEL_SAMPLES_DIR)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-inference-"))
     os.environ.update({
@@ -58,7 +63,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
 
     from models_zoo import inference
 
-    paths = prepare_dataset(work, args.images)
+    paths = prepare_dataset(work, args.images, args.samples)
     config = inference.default_config(args.device, lanes=args.lanes)
     print(f"device={config.device} torch threads={torch.get_num_threads()} cores={os.cpu_count()} "
           f"{platform.processor() or platform.machine()} images={len(paths)}", flush=True)
@@ -66,7 +71,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
     for (batch, channels_last, frozen), rate in sorted(sweep.items()):
         print(f"  forward sweep: batch {batch:3d} {describe(channels_last, frozen)} {rate:7.1f} img/s", flush=True)
     batch, channels_last, frozen = best
-    forward_rate = timed_forward(paths, config, batch, channels_last, frozen)
+    forward_rate = timed_forward(paths[: args.forward_images], config, batch, channels_last, frozen)
     print(f"(b) forward only, batch {batch}, {describe(channels_last, frozen)}: {forward_rate:.1f} img/s", flush=True)
     if config.device == "cpu" and config.lanes > 1:
         forward_rate, batch = lanes_forward(args, paths, config, channels_last, frozen, forward_rate)
@@ -85,7 +90,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
     print(f"(a)/(b) = {end_to_end_rate / forward_rate:.2f}   (a)/(c) = {end_to_end_rate / naive_rate:.2f}")
 
 
-def prepare_dataset(work: Path, count: int) -> list[str]:
+def prepare_dataset(work: Path, count: int, samples: str) -> list[str]:
     from django.conf import settings
     from django.core.management import call_command
 
@@ -97,12 +102,41 @@ def prepare_dataset(work: Path, count: int) -> list[str]:
     load_taxonomy()
     source = work / "samples"
     source.mkdir()
-    files = sorted(Path(settings.RELABEL_SAMPLES_DIR).glob("*.JPEG"))
+    files = sorted(Path(samples or settings.RELABEL_SAMPLES_DIR).glob("*.JPEG"))
     step = max(1, len(files) // count)
     for path in files[::step][:count]:
         shutil.copy(path, source)
     import_images("bench", source)
+    add_copies(count)
     return [image.file.path for image in Image.objects.filter(dataset__name="bench").order_by("pk")]
+
+
+def add_copies(count: int) -> None:
+    """Top the dataset up to `count` images with distinct copies of its files (bypassing the importer's
+    thumbnails): a JPEG comment segment naming the copy makes each file's content unique."""
+    import hashlib
+
+    from django.conf import settings
+
+    from annotation.models import Image
+
+    originals = list(Image.objects.filter(dataset__name="bench").order_by("pk"))
+    folder = Path(settings.MEDIA_ROOT) / "bench-copies"
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for number in range(len(originals), count):
+        original = originals[number % len(originals)]
+        data = Path(original.file.path).read_bytes()
+        comment = f"copy {number}".encode()
+        data = data[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + data[2:]
+        name = f"{Path(original.file.name).stem}-{number}.JPEG"
+        (folder / name).write_bytes(data)
+        copies.append(Image(
+            dataset_id=original.dataset_id, external_id=f"copy-{number}", file=f"bench-copies/{name}",
+            sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data), width=original.width,
+            height=original.height, original_label_id=original.original_label_id,
+        ))
+    Image.objects.bulk_create(copies)
 
 
 def describe(channels_last: bool, frozen: bool) -> str:

@@ -3,15 +3,18 @@
 Each image is decoded once (JPEG downscaled by `Image.draft` while decoding), then cropped once per
 input geometry the ensemble needs, as uint8; normalisation happens on the device.
 
-On CUDA (bf16 autocast, channels_last, pinned memory) DataLoader worker processes decode while the GPU
-runs the forward passes. On the CPU (fp32 frozen graphs, models_zoo.graphs) the default is one lane per
-core (models_zoo.lanes): forked processes with one torch thread each, each decoding and forwarding its own
-batches, so that one lane's decoding overlaps another's forward passes. With a single lane
-(`RELABEL_INFERENCE_LANES=1`, or where a process cannot fork) the forward passes keep every core busy: a
-loader process there takes cores from torch's threads, which then wait for each other, so overlapping
-cost twice the decoding's CPU time (docs/benchmarks.md). A single lane decodes groups of images with a
-pool of one thread per core (PIL releases the GIL), between forward passes; `RELABEL_LOADER_WORKERS` > 0
-asks for loader processes instead (and a single lane).
+On CUDA (bf16 autocast, channels_last) JPEGs are decoded and cropped on the GPU by default, a batch ahead
+of the forward passes (models_zoo.device_decode: PIL in 15 loader processes could not feed an H100);
+`RELABEL_LOADER_WORKERS` > 0 brings back PIL in DataLoader processes with pinned memory.
+
+On the CPU (fp32 frozen graphs, models_zoo.graphs) the default is one lane per core (models_zoo.lanes):
+forked processes with one torch thread each, each decoding and forwarding its own batches, so that one
+lane's decoding overlaps another's forward passes. With a single lane (`RELABEL_INFERENCE_LANES=1`, or
+where a process cannot fork) the forward passes keep every core busy: a loader process there takes cores
+from torch's threads, which then wait for each other, so overlapping cost twice the decoding's CPU time
+(docs/benchmarks.md). A single lane decodes groups of images with a pool of one thread per core (PIL
+releases the GIL), between forward passes; `RELABEL_LOADER_WORKERS` > 0 asks for loader processes instead
+(and a single lane).
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class InferenceConfig:
     bf16: bool = False
     frozen: bool = False
     lanes: int = 1  # CPU processes with one torch thread each (models_zoo.lanes)
+    device_decode: bool = False  # JPEGs decoded and cropped on the GPU (models_zoo.device_decode)
 
 
 def resolve_device(requested: str = "auto") -> str:
@@ -90,14 +94,14 @@ def default_config(
     if graph not in ("frozen", "eager"):
         raise InferenceError(f"unknown inference graph {graph!r}: use frozen or eager")
     device = resolve_device(device)
-    cores = os.cpu_count() or 1
     if device.startswith("cuda"):
         return InferenceConfig(
             device=device,
             batch_size=batch_size or CUDA_BATCH_SIZE,
-            workers=workers if workers >= 0 else min(cores, 12),
+            workers=max(workers, 0),
             channels_last=True,
             bf16=True,
+            device_decode=workers < 0,
         )
     from models_zoo.lanes import default_lanes
 
@@ -187,6 +191,10 @@ def make_loader(dataset: CropDataset, config: InferenceConfig) -> Iterator[Any]:
     """Batches of (positions, crops by geometry, ok), collated as torch's DataLoader does."""
     import torch
 
+    from models_zoo import device_decode
+
+    if config.device_decode and device_decode.supports(dataset.preprocessings):
+        return device_decode.device_batches(dataset, config.batch_size, config.device)
     workers = config.workers
     if workers and multiprocessing.current_process().daemon:
         # Celery's prefork children are daemonic and may not fork loaders: run workers with --pool solo.
@@ -231,10 +239,18 @@ def forward_batch(
     topk: int,
     feature_model: str | None = None,
 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], np.ndarray | None]:
-    """Run every model on its crops (uint8 NCHW tensors by geometry key): top-k and features."""
+    """Run every model on its crops (uint8 NCHW tensors by geometry key): top-k and features.
+
+    On CUDA a short batch is padded to the configured size: a new batch shape costs seconds there
+    (kernel selection for the new shape), more than computing the padding. Results are copied to the
+    host once every model has been queued.
+    """
     import torch
 
-    results, features = {}, None
+    count = len(next(iter(crops.values())))
+    if config.device.startswith("cuda") and count < config.batch_size:
+        crops = {key: _padded(batch, config.batch_size) for key, batch in crops.items()}
+    on_device, pooled_features = {}, None
     normalised: dict[tuple, Any] = {}
     with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.bf16):
         for model in models:
@@ -244,11 +260,17 @@ def forward_batch(
                 normalised[key] = _normalise(crops[key[0]], prep, config)
             pooled, logits = model.runner(normalised[key])
             if model.name == feature_model:
-                features = torch.nn.functional.normalize(pooled.float(), dim=1).cpu().numpy()
-            probs = torch.softmax(logits.float(), dim=1)
-            values, labels = probs.topk(topk, dim=1)
-            results[model.name] = (labels.cpu().numpy(), values.cpu().numpy())
-    return results, features
+                pooled_features = torch.nn.functional.normalize(pooled[:count].float(), dim=1)
+            on_device[model.name] = torch.softmax(logits[:count].float(), dim=1).topk(topk, dim=1)
+    results = {name: (labels.cpu().numpy(), values.cpu().numpy()) for name, (values, labels) in on_device.items()}
+    return results, None if pooled_features is None else pooled_features.cpu().numpy()
+
+
+def _padded(batch: Any, size: int) -> Any:
+    import torch
+
+    padding = batch.new_zeros((size - len(batch), *batch.shape[1:]))
+    return torch.cat([batch, padding])
 
 
 def _normalise(batch: Any, prep: Preprocessing, config: InferenceConfig) -> Any:

@@ -186,7 +186,8 @@ RELABEL_INFERENCE_BATCH_SIZE = env_int("RELABEL_INFERENCE_BATCH_SIZE", 0)  # 0: 
 RELABEL_INFERENCE_GRAPH = env_str("RELABEL_INFERENCE_GRAPH", "frozen")
 if RELABEL_INFERENCE_GRAPH not in ("frozen", "eager"):
     raise ImproperlyConfigured(f"RELABEL_INFERENCE_GRAPH={RELABEL_INFERENCE_GRAPH!r}: use frozen or eager")
-RELABEL_LOADER_WORKERS = env_int("RELABEL_LOADER_WORKERS", -1)  # -1: CPU decodes in threads, CUDA in processes
+# -1: the CPU decodes in threads (or lanes), CUDA on the GPU; N > 0: N PIL loader processes
+RELABEL_LOADER_WORKERS = env_int("RELABEL_LOADER_WORKERS", -1)
 # CPU inference lanes (forked processes with one torch thread each); 0: one per core, 1: a single process.
 RELABEL_INFERENCE_LANES = env_int("RELABEL_INFERENCE_LANES", 0)
 if RELABEL_INFERENCE_LANES < 0:

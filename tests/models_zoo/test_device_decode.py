@@ -1,0 +1,97 @@
+"""Decoding on the inference device (models_zoo.device_decode), exercised on the CPU device.
+
+torchvision decodes and torch resizes on the CPU with the same calls as on a GPU, so everything but
+nvJPEG itself runs here; the H100 runs are in docs/benchmarks.md.
+"""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from models_zoo.device_decode import decode_span, device_batches, fits_device, jpeg_frame
+from models_zoo.inference import CropDataset, InferenceConfig, geometry_key, load_crops, make_loader
+from models_zoo.registry import Preprocessing
+
+LITE0 = Preprocessing(input_size=224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+LITE2 = Preprocessing(input_size=260, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+
+
+def _photo(width=500, height=375, mode="RGB"):
+    x = np.linspace(0, 255, width, dtype=np.float32)[None, :].repeat(height, 0)
+    y = np.linspace(0, 255, height, dtype=np.float32)[:, None].repeat(width, 1)
+    rings = 127 + 120 * np.sin(np.hypot(x - 250, y - 180) / 9)
+    image = Image.fromarray(np.stack([x, rings, 255 - y], axis=2).astype(np.uint8))
+    return image.convert(mode)
+
+
+def _encoded(image, fmt="JPEG", **options):
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def test_it_reads_size_and_components_from_the_frame_header():
+    assert jpeg_frame(_encoded(_photo(500, 375))) == (0xC0, 500, 375, 3)
+    assert jpeg_frame(_encoded(_photo(64, 48, "L"))) == (0xC0, 64, 48, 1)
+    assert jpeg_frame(_encoded(_photo(64, 48), progressive=True))[0] == 0xC2
+
+
+@pytest.mark.parametrize("data", [
+    _encoded(_photo(64, 48), "PNG"),
+    _encoded(_photo(64, 48, "CMYK")),
+    _encoded(_photo(64, 48), progressive=True),
+    _encoded(_photo(64, 48))[:40],
+    b"",
+], ids=["png", "cmyk", "progressive", "truncated", "empty"])
+def test_files_the_batched_decoder_cannot_take_go_to_pil(data):
+    assert not fits_device(data)
+
+
+def test_it_leaves_images_over_the_pixel_limit_to_pil():
+    data = _encoded(_photo(500, 375))
+    assert fits_device(data, max_pixels=500 * 375) and not fits_device(data, max_pixels=500 * 375 - 1)
+
+
+def test_device_crops_match_the_cpu_crops(tmp_path):
+    path = tmp_path / "a.jpg"
+    path.write_bytes(_encoded(_photo(), quality=95))
+    _, crops, ok = decode_span(CropDataset([str(path)], [LITE0, LITE2]), (0, 1), "cpu")
+    assert ok.tolist() == [True]
+    reference = load_crops(str(path), [LITE0, LITE2])
+    for preprocessing in (LITE0, LITE2):
+        key = geometry_key(preprocessing.geometry)
+        crop = crops[key][0].numpy()
+        assert crop.shape == reference[key].shape and crop.min() >= 0 and crop.max() <= 255
+        assert np.array_equal(crop, np.round(crop))
+        assert np.abs(crop - reference[key]).mean() < 3  # whole-pixel crop box, another JPEG decoder
+
+
+def test_other_files_decode_through_pil_and_unreadable_ones_are_flagged(tmp_path):
+    (tmp_path / "photo.png").write_bytes(_encoded(_photo(), "PNG"))
+    (tmp_path / "cmyk.jpg").write_bytes(_encoded(_photo(mode="CMYK")))
+    (tmp_path / "broken.jpg").write_bytes(_encoded(_photo())[:600])
+    (tmp_path / "good.jpg").write_bytes(_encoded(_photo()))
+    names = ["photo.png", "cmyk.jpg", "broken.jpg", "missing.jpg", "good.jpg"]
+    dataset = CropDataset([str(tmp_path / name) for name in names], [LITE0])
+    positions, crops, ok = decode_span(dataset, (0, len(names)), "cpu")
+    assert positions.tolist() == [0, 1, 2, 3, 4]
+    assert ok.tolist() == [True, True, False, False, True]
+    batch = crops[geometry_key(LITE0.geometry)]
+    assert tuple(batch.shape) == (5, 3, 224, 224)
+    png_reference = load_crops(str(tmp_path / "photo.png"), [LITE0])[geometry_key(LITE0.geometry)]
+    assert np.array_equal(batch[0].numpy(), png_reference)
+
+
+def test_batches_come_in_order_with_a_short_last_one(tmp_path):
+    paths = []
+    for number in range(5):
+        paths.append(str(tmp_path / f"{number}.jpg"))
+        (tmp_path / f"{number}.jpg").write_bytes(_encoded(_photo(200 + 10 * number, 150)))
+    dataset = CropDataset(paths, [LITE0])
+    batches = list(device_batches(dataset, 2, "cpu"))
+    assert [positions.tolist() for positions, _, _ in batches] == [[0, 1], [2, 3], [4]]
+    assert all(ok.all() for _, _, ok in batches)
+    loader = list(make_loader(dataset, InferenceConfig(device="cpu", batch_size=2, device_decode=True)))
+    assert [positions.tolist() for positions, _, _ in loader] == [[0, 1], [2, 3], [4]]
