@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--forward-images", type=int, default=1000, help="pre-decoded images for (b)")
     parser.add_argument("--naive-images", type=int, default=100, help="images for the naive loop (c)")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--lanes", type=int, default=0, help="CPU lanes (0: one per core, 1: one process)")
+    parser.add_argument("--lanes", type=int, default=1, help="CPU lanes (1: one process, 0: one per core)")
     parser.add_argument("--lane-batch-sizes", default="1,2,4", help="batch sizes tried in CPU lanes")
     parser.add_argument("--samples", default="", help="folder of JPEGs (default: RELABEL_SAMPLES_DIR)")
     args = parser.parse_args()

@@ -7,14 +7,14 @@ On CUDA (bf16 autocast, channels_last) JPEGs are decoded and cropped on the GPU 
 of the forward passes (models_zoo.device_decode: PIL in 15 loader processes could not feed an H100);
 `RELABEL_LOADER_WORKERS` > 0 brings back PIL in DataLoader processes with pinned memory.
 
-On the CPU (fp32 frozen graphs, models_zoo.graphs) the default is one lane per core (models_zoo.lanes):
-forked processes with one torch thread each, each decoding and forwarding its own batches, so that one
-lane's decoding overlaps another's forward passes. With a single lane (`RELABEL_INFERENCE_LANES=1`, or
-where a process cannot fork) the forward passes keep every core busy: a loader process there takes cores
-from torch's threads, which then wait for each other, so overlapping cost twice the decoding's CPU time
-(docs/benchmarks.md). A single lane decodes groups of images with a pool of one thread per core (PIL
-releases the GIL), between forward passes; `RELABEL_LOADER_WORKERS` > 0 asks for loader processes instead
-(and a single lane).
+On the CPU (fp32 frozen graphs, models_zoo.graphs) one process runs by default, with torch's threads on
+every core: a loader process there takes cores from torch's threads, which then wait for each other, so
+overlapping cost twice the decoding's CPU time (docs/benchmarks.md). It decodes groups of images with a
+pool of one thread per core (PIL releases the GIL), between forward passes; `RELABEL_LOADER_WORKERS` > 0
+asks for loader processes instead. `RELABEL_INFERENCE_LANES` > 1 (0: one per core) runs lanes instead
+(models_zoo.lanes): forked processes with one torch thread each, each decoding and forwarding its own
+batches, so that one lane's decoding overlaps another's forward passes; on the 2-core machine they were
+no faster end to end than the single process (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -84,9 +84,9 @@ def resolve_device(requested: str = "auto") -> str:
 
 
 def default_config(
-    device: str = "auto", batch_size: int = 0, workers: int = -1, graph: str = "frozen", lanes: int = 0
+    device: str = "auto", batch_size: int = 0, workers: int = -1, graph: str = "frozen", lanes: int = 1
 ) -> InferenceConfig:
-    """The measured defaults for the device; batch_size 0, workers -1 and lanes 0 mean "choose for me".
+    """The measured defaults for the device; batch_size 0 and workers -1 mean "choose for me".
 
     `graph` is "frozen" (CPU models run as frozen graphs) or "eager". On the CPU, `lanes` 0 means one
     lane per core; asking for loader processes (workers > 0) means a single lane.

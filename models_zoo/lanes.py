@@ -1,10 +1,12 @@
 """CPU inference in lanes: one forked process per core, each with one torch thread.
 
-On the 2-core CPU, torch's intra-op threads scale badly (two threads run the ensemble 1.75-1.9 times as
-fast as one) and the thread-pool decoding of models_zoo.inference cannot overlap the forward passes,
-which already take every core. A lane instead decodes and forwards its own batches on one core, so one
-lane's decoding overlaps another's forward passes and no core waits for a sibling thread
-(docs/benchmarks.md has the figures).
+Opt-in (`RELABEL_INFERENCE_LANES` 0 or > 1). The single process of models_zoo.inference cannot overlap
+decoding with the forward passes, which take every core with torch's intra-op threads. A lane instead
+decodes and forwards its own batches on one core, so one lane's decoding overlaps another's forward
+passes and no core waits for a sibling thread. On the 2-core machine this did not pay: two one-thread
+lanes forwarded no faster than one process with two threads (intra-op scaling was 1.8-1.95x there, and
+two lanes side by side lose 5-10% each), and end to end the lanes were within noise of the single
+process (docs/benchmarks.md). They may pay where intra-op threads scale worse (more cores).
 
 The lanes are forked from the process that holds the chunk, after its models are loaded, so they share
 the loaded graphs and start in milliseconds; they never touch the database. The parent hands out one

@@ -188,8 +188,8 @@ if RELABEL_INFERENCE_GRAPH not in ("frozen", "eager"):
     raise ImproperlyConfigured(f"RELABEL_INFERENCE_GRAPH={RELABEL_INFERENCE_GRAPH!r}: use frozen or eager")
 # -1: the CPU decodes in threads (or lanes), CUDA on the GPU; N > 0: N PIL loader processes
 RELABEL_LOADER_WORKERS = env_int("RELABEL_LOADER_WORKERS", -1)
-# CPU inference lanes (forked processes with one torch thread each); 0: one per core, 1: a single process.
-RELABEL_INFERENCE_LANES = env_int("RELABEL_INFERENCE_LANES", 0)
+# CPU inference lanes (forked processes with one torch thread each); 1: a single process, 0: one per core.
+RELABEL_INFERENCE_LANES = env_int("RELABEL_INFERENCE_LANES", 1)
 if RELABEL_INFERENCE_LANES < 0:
     raise ImproperlyConfigured(f"RELABEL_INFERENCE_LANES={RELABEL_INFERENCE_LANES} must be 0 (one per core) or more")
 RELABEL_CHUNK_LEASE_SECONDS = env_int("RELABEL_CHUNK_LEASE_SECONDS", 600)

@@ -129,11 +129,12 @@ def _wait_gone(pid: int, timeout: float = 10) -> None:
     pytest.fail(f"lane {pid} outlived its parent")
 
 
-def test_cpu_defaults_to_one_lane_per_core_with_batches_of_two():
-    config = default_config("cpu")
-    assert config.lanes == default_lanes(0) == (os.cpu_count() or 1)
-    assert config.batch_size == (CPU_LANE_BATCH_SIZE if config.lanes > 1 else CPU_BATCH_SIZE)
-    single = default_config("cpu", lanes=1)
+def test_cpu_runs_one_process_unless_lanes_are_asked_for():
+    single = default_config("cpu")
     assert (single.lanes, single.batch_size) == (1, CPU_BATCH_SIZE)
+    per_core = default_config("cpu", lanes=0)
+    assert per_core.lanes == default_lanes(0) == (os.cpu_count() or 1)
+    assert per_core.batch_size == (CPU_LANE_BATCH_SIZE if per_core.lanes > 1 else CPU_BATCH_SIZE)
+    assert default_config("cpu", lanes=2).batch_size == CPU_LANE_BATCH_SIZE
     assert default_config("cpu", lanes=3, batch_size=8).batch_size == 8
     assert default_config("cpu", workers=2).lanes == 1  # loader processes: one lane
