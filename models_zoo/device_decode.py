@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from models_zoo.inference import CropDataset, crop_box, geometry_key
+from models_zoo.lanes import batch_spans
 from models_zoo.registry import Preprocessing
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def device_batches(dataset: CropDataset, batch_size: int, device: str) -> Iterat
 
     A background thread decodes batch k+1 while the caller runs batch k.
     """
-    spans = [(start, min(start + batch_size, len(dataset))) for start in range(0, len(dataset), batch_size)]
+    spans = batch_spans(len(dataset), batch_size)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="device-decode") as pool:
         pending = pool.submit(decode_span, dataset, spans[0], device) if spans else None
         for following in [*spans[1:], None]:
