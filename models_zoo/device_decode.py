@@ -5,11 +5,12 @@ On a GPU, PIL cannot feed the ensemble: on a 16-core H100 machine, 15 loader pro
 nvJPEG decoder does ~18,000 images/s there and the crops ~12,000 (docs/benchmarks.md). So the CUDA path
 decodes on the GPU, in a thread that prepares the next batch while the current one runs the models.
 
-Each crop is models_zoo.inference.crop_box rounded to whole source pixels, resized with antialiased
-interpolation (bicubic as PIL's); the image is decoded at full size, where PIL may downscale in the DCT
-(`draft`). Files that are not baseline RGB or greyscale JPEGs (PNG, CMYK, progressive, ...), or that the
-decoder rejects, go through PIL as on the CPU; files PIL cannot read either come back with ok=False.
-Crops are handed over as float tensors holding whole numbers in 0-255, like the CPU path's uint8 crops.
+Crops are made as on the CPU (models_zoo.inference.centre_crops: the whole image resized with
+antialiased interpolation, then centre-cropped), in float; the image is decoded at full size, where PIL
+may downscale in the DCT (`draft`). Files that are not baseline RGB or greyscale JPEGs (PNG, CMYK,
+progressive, ...), or that the decoder rejects, go through PIL as on the CPU; files PIL cannot read
+either come back with ok=False. Crops are handed over as float tensors holding whole numbers in 0-255,
+like the CPU path's uint8 crops.
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from models_zoo.inference import CropDataset, crop_box, geometry_key
+from models_zoo.inference import TORCH_MODES, CropDataset, centre_crops, geometry_key
 from models_zoo.lanes import batch_spans
 from models_zoo.registry import Preprocessing
 
 logger = logging.getLogger(__name__)
 
-DEVICE_MODES = {"bicubic": "bicubic", "bilinear": "bilinear", "nearest": "nearest"}
 # Start-of-frame markers the batched decoder takes: baseline and extended Huffman (not progressive).
 _DEVICE_FRAMES = (0xC0, 0xC1)
 _OTHER_FRAMES = frozenset(range(0xC2, 0xD0)) - {0xC4, 0xC8, 0xCC}  # DHT, JPG and DAC are not frames
@@ -35,7 +35,7 @@ _START_OF_SCAN = 0xDA
 
 def supports(preprocessings: Sequence[Preprocessing]) -> bool:
     """Whether every geometry can be resized on the device (torch has no Lanczos)."""
-    return all(p.interpolation in DEVICE_MODES for p in preprocessings)
+    return all(p.interpolation in TORCH_MODES for p in preprocessings)
 
 
 def device_batches(dataset: CropDataset, batch_size: int, device: str) -> Iterator[tuple[Any, dict, Any]]:
@@ -65,7 +65,7 @@ def decode_span(dataset: CropDataset, span: tuple[int, int], device: str) -> tup
     for index, position in enumerate(positions):
         image = images.get(index)
         if image is not None:
-            item = device_crops(image, dataset.preprocessings)
+            item = centre_crops(image[None].float(), dataset.preprocessings)
             ok.append(True)
         else:
             _, item, good = dataset[position]
@@ -143,23 +143,3 @@ def _decode_one(tensor: Any, device: str) -> Any | None:
     except RuntimeError as exc:
         logger.info("the device decoder rejects a file, PIL decodes it: %s", exc)
         return None
-
-
-def device_crops(image: Any, preprocessings: Sequence[Preprocessing]) -> dict[str, Any]:
-    """Centre crops of a decoded (3, H, W) uint8 image, per geometry key, as float (3, S, S), not yet rounded."""
-    import torch.nn.functional as F
-
-    height, width = image.shape[1:]
-    source = image[None].float()
-    crops = {}
-    for preprocessing in preprocessings:
-        key = geometry_key(preprocessing.geometry)
-        if key in crops:
-            continue
-        left, top, right, bottom = (round(edge) for edge in crop_box(width, height, preprocessing))
-        region = source[:, :, max(top, 0) : min(bottom, height), max(left, 0) : min(right, width)]
-        mode = DEVICE_MODES[preprocessing.interpolation]
-        size = (preprocessing.input_size, preprocessing.input_size)
-        resized = F.interpolate(region, size=size, mode=mode, antialias=mode != "nearest")
-        crops[key] = resized[0]
-    return crops

@@ -45,6 +45,9 @@ class KeyMapping(StrEnum):
     POSITIONAL = "positional"
 
 
+INTERPOLATIONS = ("bicubic", "bilinear", "nearest", "lanczos")
+
+
 @dataclass(frozen=True)
 class Preprocessing:
     """Resize the shorter side to input_size / crop_pct (interpolation), centre-crop input_size."""
@@ -54,6 +57,13 @@ class Preprocessing:
     interpolation: str = "bicubic"
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+    def __post_init__(self) -> None:
+        if self.interpolation not in INTERPOLATIONS:
+            raise ValueError(f"interpolation {self.interpolation!r}: use one of {', '.join(INTERPOLATIONS)}")
+        if not 0 < self.crop_pct <= 1 or self.input_size < 1:
+            raise ValueError(f"input_size {self.input_size} with crop_pct {self.crop_pct}: need input_size >= 1 "
+                             "and 0 < crop_pct <= 1 (the crop lies inside the resized image)")
 
     @property
     def resize_to(self) -> int:

@@ -107,13 +107,17 @@ def resolve_preprocessing(spec: ModelSpec) -> Preprocessing:
     if cfg is None:
         raise RegistryError(f"{spec.name}: timm has no pretrained config for {spec.architecture!r}; "
                             'give "input_size" (and crop_pct/mean/std) in RELABEL_EXTRA_MODELS')
-    return Preprocessing(
-        input_size=int(cfg.input_size[-1]),
-        crop_pct=float(cfg.crop_pct),
-        interpolation=str(cfg.interpolation or "bicubic"),
-        mean=tuple(cfg.mean),
-        std=tuple(cfg.std),
-    )
+    try:
+        return Preprocessing(
+            input_size=int(cfg.input_size[-1]),
+            crop_pct=float(cfg.crop_pct),
+            interpolation=str(cfg.interpolation or "bicubic"),
+            mean=tuple(cfg.mean),
+            std=tuple(cfg.std),
+        )
+    except ValueError as exc:
+        raise RegistryError(f"{spec.name}: timm's pretrained config for {spec.architecture!r} cannot be used "
+                            f'({exc}); give the preprocessing in RELABEL_EXTRA_MODELS') from exc
 
 
 def load_model(spec: ModelSpec, device: str = "cpu", channels_last: bool = False, frozen: bool = False) -> LoadedModel:

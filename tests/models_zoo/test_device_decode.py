@@ -65,7 +65,7 @@ def test_device_crops_match_the_cpu_crops(tmp_path):
         crop = crops[key][0].numpy()
         assert crop.shape == reference[key].shape and crop.min() >= 0 and crop.max() <= 255
         assert np.array_equal(crop, np.round(crop))
-        assert np.abs(crop - reference[key]).mean() < 3  # whole-pixel crop box, another JPEG decoder
+        assert np.abs(crop - reference[key]).max() <= 1  # float against uint8 resizing
 
 
 def test_other_files_decode_through_pil_and_unreadable_ones_are_flagged(tmp_path):

@@ -1,28 +1,34 @@
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from models_zoo.inference import CropDataset, crop_box, geometry_key, load_crops
+from models_zoo.inference import CropDataset, geometry_key, load_crops, resized_geometry
 from models_zoo.registry import BUILTIN_MODELS, Preprocessing
 
 LITE0 = Preprocessing(input_size=224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
 LITE2 = Preprocessing(input_size=260, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
 
 
-def _gradient_jpeg(path, width=500, height=375):
+def _gradient_jpeg(path, width=500, height=375) -> None:
     x = np.linspace(0, 255, width, dtype=np.float32)[None, :].repeat(height, 0)
     y = np.linspace(0, 255, height, dtype=np.float32)[:, None].repeat(width, 1)
     pixels = np.stack([x, y, 255 - x], axis=2).astype(np.uint8)
     Image.fromarray(pixels).save(path, quality=95)
-    return pixels
 
 
 def test_it_resizes_the_shorter_side_to_size_over_crop_pct_then_centre_crops():
     assert LITE0.resize_to == 256 and LITE2.resize_to == 297
-    left, top, right, bottom = crop_box(500, 375, LITE0)
-    scale = 256 / 375
-    assert (right - left) == pytest.approx(224 / scale) and (bottom - top) == pytest.approx(224 / scale)
-    assert (left + right) / 2 == pytest.approx(250, abs=1) and (top + bottom) / 2 == pytest.approx(187.5, abs=1)
+    assert resized_geometry(500, 375, LITE0) == (341, 256, 58, 16)  # torchvision: int(256 * 500 / 375) = 341
+    assert resized_geometry(375, 500, LITE0) == (256, 341, 16, 58)
+    assert resized_geometry(256, 256, LITE0) == (256, 256, 16, 16)
+
+
+def _reference_crop(pixels, width, height, left, top, size, resample=Image.Resampling.BICUBIC):
+    """timm's eval transform on a PIL image: resize the whole image, then crop."""
+    resized = Image.fromarray(pixels).resize((width, height), resample)
+    return np.asarray(resized.crop((left, top, left + size, top + size))).transpose(2, 0, 1).astype(int)
 
 
 def test_it_uses_the_papers_preprocessing_for_the_shipped_models():
@@ -33,15 +39,45 @@ def test_it_uses_the_papers_preprocessing_for_the_shipped_models():
 
 
 def test_it_decodes_once_and_crops_each_geometry(tmp_path):
-    pixels = _gradient_jpeg(tmp_path / "a.jpg")
+    _gradient_jpeg(tmp_path / "a.jpg")
     crops = load_crops(str(tmp_path / "a.jpg"), [LITE0, LITE2, LITE0])
     assert set(crops) == {geometry_key(LITE0.geometry), geometry_key(LITE2.geometry)}
     crop = crops[geometry_key(LITE0.geometry)]
     assert crop.shape == (3, 224, 224) and crop.dtype == np.uint8
-    reference = np.asarray(
-        Image.fromarray(pixels).resize((341, 256), Image.Resampling.BICUBIC).crop((58, 16, 282, 240))
-    ).transpose(2, 0, 1)
-    assert np.abs(crop.astype(int) - reference.astype(int)).mean() < 3
+    decoded = np.asarray(Image.open(tmp_path / "a.jpg").convert("RGB"))
+    assert np.abs(crop.astype(int) - _reference_crop(decoded, 341, 256, 58, 16, 224)).max() <= 2
+
+
+@pytest.mark.parametrize(("interpolation", "resample"), [
+    ("bicubic", Image.Resampling.BICUBIC),
+    ("bilinear", Image.Resampling.BILINEAR),
+    ("nearest", Image.Resampling.NEAREST),
+    ("lanczos", Image.Resampling.LANCZOS),
+])
+def test_every_interpolation_crops_as_pil_resizes_and_crops(tmp_path, interpolation, resample):
+    _gradient_jpeg(tmp_path / "tall.png", width=300, height=420)
+    preprocessing = Preprocessing(input_size=200, crop_pct=0.9, interpolation=interpolation)
+    crop = load_crops(str(tmp_path / "tall.png"), [preprocessing])[geometry_key(preprocessing.geometry)]
+    decoded = np.asarray(Image.open(tmp_path / "tall.png").convert("RGB"))
+    width, height, left, top = resized_geometry(300, 420, preprocessing)
+    assert (width, height) == (222, 310)
+    assert np.abs(crop.astype(int) - _reference_crop(decoded, width, height, left, top, 200, resample)).max() <= 2
+
+
+def test_small_images_are_upscaled_to_the_crop(tmp_path):
+    Image.fromarray(np.full((30, 40, 3), 90, dtype=np.uint8)).save(tmp_path / "tiny.png")
+    crop = load_crops(str(tmp_path / "tiny.png"), [LITE0])[geometry_key(LITE0.geometry)]
+    assert crop.shape == (3, 224, 224) and np.abs(crop.astype(int) - 90).max() <= 1
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"interpolation": "area"}, "interpolation 'area': use one of bicubic, bilinear, nearest, lanczos"),
+    ({"crop_pct": 1.2}, "0 < crop_pct <= 1"),
+    ({"input_size": 0}, "need input_size >= 1"),
+])
+def test_unusable_preprocessing_is_refused_with_the_reason(options, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Preprocessing(**{"input_size": 224, **options})
 
 
 def test_it_downscales_large_jpegs_while_decoding(tmp_path):

@@ -52,6 +52,8 @@ def test_it_adds_extra_models_from_inline_json_or_a_file(settings, tmp_path):
         ('[{"name": "x", "architecture": "resnet50"}]', 'either "checkpoint": PATH or "pretrained": true'),
         ('[{"name": "x", "architecture": "a", "pretrained": true, "key_mapping": "fuzzy"}]', "key_mapping"),
         ('[{"name": "efficientnet_lite0", "architecture": "a", "pretrained": true}]', "already registered"),
+        ('[{"name": "x", "architecture": "a", "pretrained": true, "input_size": 224, "interpolation": "area"}]',
+         "bad preprocessing value: interpolation 'area': use one of bicubic, bilinear, nearest, lanczos"),
     ],
 )
 def test_it_rejects_bad_extra_model_definitions(settings, raw, message):
