@@ -6,9 +6,12 @@
     the best of one process with torch's threads and of --lanes forked processes with one thread each
     (models_zoo.lanes, as propose_candidates runs them),
 (c) a naive loop: one image at a time, decode then forward, NCHW fp32.
+After the sweep and the first (a), --rounds rounds each measure (b), (a) and (c) one after the other and
+print their ratios, then the medians: on a shared 2-core VM the same code runs ±20% apart from one
+minute to the next, and one slow minute should not decide a ratio.
 
 Usage: .venv/bin/python bench/bench_inference.py [--images 1000] [--batch-sizes 2,4,8] [--device auto]
-                                                 [--samples DIR]
+                                                 [--samples DIR] [--rounds 3]
 Runs in a throw-away SQLite database and media folder; prints images/s. With more --images than files in
 --samples, the files are used again as distinct copies (a JPEG comment naming the copy), so that a GPU can be
 given thousands of images from a few hundred.
@@ -18,6 +21,7 @@ import argparse
 import os
 import platform
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -38,6 +42,7 @@ def main() -> None:
     parser.add_argument("--lanes", type=int, default=1, help="CPU lanes (1: one process, 0: one per core)")
     parser.add_argument("--lane-batch-sizes", default="1,2,4", help="batch sizes tried in CPU lanes")
     parser.add_argument("--samples", default="", help="folder of JPEGs (default: RELABEL_SAMPLES_DIR)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of (b), (a) and (c), one after the other")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-inference-"))
     os.environ.update({
@@ -71,23 +76,36 @@ def run(args: argparse.Namespace, work: Path) -> None:
     for (batch, channels_last, frozen), rate in sorted(sweep.items()):
         print(f"  forward sweep: batch {batch:3d} {describe(channels_last, frozen)} {rate:7.1f} img/s", flush=True)
     batch, channels_last, frozen = best
-    forward_rate = timed_forward(paths[: args.forward_images], config, batch, channels_last, frozen)
-    print(f"(b) forward only, batch {batch}, {describe(channels_last, frozen)}: {forward_rate:.1f} img/s", flush=True)
+    single_batch = batch
     if config.device == "cpu" and config.lanes > 1:
-        forward_rate, batch = lanes_forward(args, paths, config, channels_last, frozen, forward_rate)
+        batch = lanes_batch(args, paths, config, channels_last, frozen)
     settings.RELABEL_INFERENCE_BATCH_SIZE = batch
     settings.RELABEL_INFERENCE_LANES = config.lanes
     settings.RELABEL_INFERENCE_GRAPH = "frozen" if frozen else "eager"
     shutil.rmtree(Path(settings.VAR_DIR) / "graphs", ignore_errors=True)
     cold_rate = end_to_end(len(paths), args.device)
     print(f"(a) propose_candidates --sync end to end, first run (graphs traced): {cold_rate:.1f} img/s", flush=True)
-    forget_proposals()
-    end_to_end_rate = end_to_end(len(paths), args.device)
-    print(f"(a) propose_candidates --sync end to end, graphs on disk: {end_to_end_rate:.1f} img/s "
-          f"(loader processes {config.workers}, lanes {config.lanes}, batch {batch})", flush=True)
-    naive_rate = naive_loop(paths[: args.naive_images], config.device)
-    print(f"(c) naive loop (1 image, decode then forward, NCHW fp32): {naive_rate:.1f} img/s", flush=True)
-    print(f"(a)/(b) = {end_to_end_rate / forward_rate:.2f}   (a)/(c) = {end_to_end_rate / naive_rate:.2f}")
+    print(f"(b) batch {single_batch}, {describe(channels_last, frozen)}"
+          + (f", or {config.lanes} lanes of batch {batch}" if config.lanes > 1 else "")
+          + f"; (a) graphs on disk, loader processes {config.workers}, lanes {config.lanes}, batch {batch}", flush=True)
+    rounds = []
+    for number in range(1, args.rounds + 1):
+        forward_rate = timed_forward(paths[: args.forward_images], config, single_batch, channels_last, frozen)
+        if config.device == "cpu" and config.lanes > 1:
+            lanes_rate = timed_lanes_forward(paths[: args.forward_images], config, batch, channels_last, frozen)
+            forward_rate = max(forward_rate, lanes_rate)
+        forget_proposals()
+        end_to_end_rate = end_to_end(len(paths), args.device)
+        naive_rate = naive_loop(paths[: args.naive_images], config.device)
+        rounds.append((end_to_end_rate, forward_rate, naive_rate))
+        print(f"round {number}: " + describe_rates(*rounds[-1]), flush=True)
+    medians = [statistics.median(rates) for rates in zip(*rounds, strict=True)]
+    print(f"median of {len(rounds)} rounds: " + describe_rates(*medians))
+
+
+def describe_rates(end_to_end_rate: float, forward_rate: float, naive_rate: float) -> str:
+    return (f"(a) {end_to_end_rate:.1f}  (b) {forward_rate:.1f}  (c) {naive_rate:.1f} img/s  "
+            f"(a)/(b) = {end_to_end_rate / forward_rate:.2f}  (a)/(c) = {end_to_end_rate / naive_rate:.2f}")
 
 
 def prepare_dataset(work: Path, count: int, samples: str) -> list[str]:
@@ -171,7 +189,8 @@ def timed_forward(paths: list[str], config, batch: int, channels_last: bool, fro
     models = load(config, channels_last, frozen)
     run_config = replace(config, batch_size=batch, channels_last=channels_last)
     batches = decoded_batches(paths, models, batch)
-    forward_batch(models, batches[0], run_config, 5, MODELS[0])  # warm-up
+    for _ in range(2):  # warm-up: a fused graph builds its kernels at the second call with a new shape
+        forward_batch(models, batches[0], run_config, 5, MODELS[0])
     _sync(config.device)
     start = time.perf_counter()
     for crops in batches:
@@ -190,7 +209,8 @@ def timed_lanes_forward(paths: list[str], config, batch: int, channels_last: boo
     models = load(config, channels_last, frozen)
     run_config = replace(config, batch_size=batch, channels_last=channels_last)
     batches = decoded_batches(paths, models, batch)
-    forward_batch(models, batches[0], run_config, 5, MODELS[0])  # warm-up at this batch size, inherited by the lanes
+    for _ in range(2):  # warm-up at this batch size, inherited by the lanes
+        forward_batch(models, batches[0], run_config, 5, MODELS[0])
 
     def work(span: tuple[int, int]) -> tuple[int, int]:
         forward_batch(models, batches[span[0]], run_config, 5, MODELS[0])
@@ -202,20 +222,15 @@ def timed_lanes_forward(paths: list[str], config, batch: int, channels_last: boo
     return len(paths) / (time.perf_counter() - start)
 
 
-def lanes_forward(args: argparse.Namespace, paths: list[str], config, channels_last: bool, frozen: bool,
-                  single_rate: float) -> tuple[float, int]:
-    """The lanes' best batch size, and (b) as the better of one process and the lanes at their best."""
+def lanes_batch(args: argparse.Namespace, paths: list[str], config, channels_last: bool, frozen: bool) -> int:
+    """The lanes' best batch size, from a sweep over --lane-batch-sizes."""
     rates = {
         batch: timed_lanes_forward(paths[: args.sweep_images], config, batch, channels_last, frozen)
         for batch in [int(b) for b in args.lane_batch_sizes.split(",")]
     }
     for batch, rate in sorted(rates.items()):
         print(f"  forward sweep in {config.lanes} lanes: batch {batch:3d} {rate:7.1f} img/s", flush=True)
-    batch = max(rates, key=rates.get)
-    rate = timed_lanes_forward(paths, config, batch, channels_last, frozen)
-    print(f"(b) forward only in {config.lanes} lanes, batch {batch}, {describe(channels_last, frozen)}: "
-          f"{rate:.1f} img/s; (b) = the better of this and one process", flush=True)
-    return max(rate, single_rate), batch
+    return max(rates, key=rates.get)
 
 
 def sweep_forward(paths: list[str], config, batch_sizes: list[int]) -> tuple[tuple[int, bool, bool], dict]:
