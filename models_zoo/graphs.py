@@ -64,13 +64,10 @@ def frozen_graph(module: Any, input_size: int, channels_last: bool, cache: Path 
     """
     import torch
 
-    example = torch.zeros(TRACE_BATCH_SIZE, 3, input_size, input_size)
-    if channels_last:
-        example = example.contiguous(memory_format=torch.channels_last)
-    torch.jit.enable_onednn_fusion(True)
-    graph = _load_cached(cache, example) if cache is not None and cache.exists() else None
+    graph = cached_graph(cache, input_size, channels_last) if cache is not None else None
     if graph is not None:
         return graph
+    example = _example(input_size, channels_last)
     try:
         with _without_deprecation_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
@@ -91,6 +88,15 @@ def _without_deprecation_warnings() -> Iterator[None]:
         yield
 
 
+def _example(input_size: int, channels_last: bool) -> Any:
+    """A blank batch to trace or warm up with; switches oneDNN fusion on before any graph runs."""
+    import torch
+
+    torch.jit.enable_onednn_fusion(True)
+    example = torch.zeros(TRACE_BATCH_SIZE, 3, input_size, input_size)
+    return example.contiguous(memory_format=torch.channels_last) if channels_last else example
+
+
 def _warm_up(graph: Any, example: Any) -> None:
     import torch
 
@@ -99,15 +105,20 @@ def _warm_up(graph: Any, example: Any) -> None:
             graph(example)
 
 
-def _load_cached(cache: Path, example: Any) -> Any | None:
+def cached_graph(cache: Path, input_size: int, channels_last: bool) -> Any | None:
+    """The frozen graph kept at `cache`, warmed up; None when there is none or it cannot be read."""
+    if not cache.exists():
+        return None
     import torch
 
+    example = _example(input_size, channels_last)
     try:
         with _without_deprecation_warnings():
             graph = torch.jit.load(str(cache), map_location="cpu")
         _warm_up(graph, example)
-    except Exception as exc:  # a truncated or foreign file: trace again
+    except Exception as exc:  # a truncated or foreign file: removed, to be traced again
         logger.warning("ignoring unreadable frozen graph %s: %s", cache, exc)
+        cache.unlink(missing_ok=True)
         return None
     return graph
 

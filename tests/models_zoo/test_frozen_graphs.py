@@ -156,3 +156,25 @@ def test_a_graph_that_cannot_be_kept_still_runs_and_leaves_no_file(tmp_path, mon
     assert list(tmp_path.iterdir()) == []
     with torch.inference_mode():
         assert graph(torch.ones(1, 3, 16, 16))[1].shape == (1, 5)
+
+
+@pytest.mark.models
+def test_a_model_whose_graph_is_on_disk_loads_without_building_the_eager_model(settings, tmp_path, monkeypatch):
+    require_models()
+    import torch
+
+    from models_zoo import weights
+
+    settings.VAR_DIR = tmp_path
+    spec = get_models(["efficientnet_lite0"])[0]
+    first = load_model(spec, "cpu", channels_last=True, frozen=True)
+    assert "module" in vars(first)  # built to trace the graph
+
+    def no_building(*args, **kwargs):
+        raise AssertionError("the eager model was built although its graph was on disk")
+
+    monkeypatch.setattr(weights, "_create", no_building)
+    second = load_model(spec, "cpu", channels_last=True, frozen=True)
+    assert isinstance(second.runner, torch.jit.ScriptModule) and "module" not in vars(second)
+    monkeypatch.undo()
+    assert isinstance(second.module, torch.nn.Module)  # built on first use
