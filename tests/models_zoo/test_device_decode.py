@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models_zoo.device_decode import decode_span, device_batches, fits_device, jpeg_frame
-from models_zoo.inference import CropDataset, InferenceConfig, geometry_key, load_crops, make_loader
+import models_zoo.device_decode as device_decode
+from models_zoo.device_decode import batched_centre_crops, decode_span, device_batches, fits_device, jpeg_frame
+from models_zoo.inference import CropDataset, InferenceConfig, centre_crops, geometry_key, load_crops, make_loader
 from models_zoo.registry import Preprocessing
 
 LITE0 = Preprocessing(input_size=224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
@@ -95,3 +96,28 @@ def test_batches_come_in_order_with_a_short_last_one(tmp_path):
     assert all(ok.all() for _, _, ok in batches)
     loader = list(make_loader(dataset, InferenceConfig(device="cpu", batch_size=2, device_decode=True)))
     assert [positions.tolist() for positions, _, _ in loader] == [[0, 1], [2, 3], [4]]
+
+
+@pytest.mark.parametrize("interpolation", ["bicubic", "bilinear", "nearest"])
+def test_batched_crops_equal_each_image_resized_on_its_own(interpolation, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(device_decode, "CANVAS_PIXELS", 3 * 512 * 512)  # several canvases per size step
+    generator = torch.Generator().manual_seed(7)
+    sizes = [(375, 500), (500, 333), (40, 30), (224, 224), (300, 300), (700, 1100), (2000, 600), (333, 500), (90, 600)]
+    images = [torch.randint(0, 256, (3, h, w), dtype=torch.uint8, generator=generator) for h, w in sizes]
+    preprocessings = [
+        Preprocessing(input_size=size, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), interpolation=interpolation)
+        for size in (224, 240, 260)
+    ]
+    crops = batched_centre_crops(images, preprocessings, "cpu")
+    for index, image in enumerate(images):
+        for key, reference in centre_crops(image[None].float(), preprocessings).items():
+            assert crops[key][index].shape == reference.shape
+            assert (crops[key][index] - reference).abs().max() < 0.05, (sizes[index], key)
+
+
+def test_images_share_canvases_by_size_and_a_large_one_does_not_widen_the_small_ones(monkeypatch):
+    monkeypatch.setattr(device_decode, "CANVAS_PIXELS", 3 * 512 * 512)
+    sizes = [(375, 500), (2000, 600), (500, 333), (640, 480), (300, 300), (333, 500)]
+    assert device_decode._canvas_groups(sizes) == [[0, 2, 4], [5], [3], [1]]
