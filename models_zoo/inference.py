@@ -3,9 +3,10 @@
 Each image is decoded once (JPEG downscaled by `Image.draft` while decoding), then cropped once per
 input geometry the ensemble needs, as uint8; normalisation happens on the device.
 
-On CUDA (bf16 autocast, channels_last) JPEGs are decoded and cropped on the GPU by default, a batch ahead
-of the forward passes (models_zoo.device_decode: PIL in 15 loader processes could not feed an H100);
-`RELABEL_LOADER_WORKERS` > 0 brings back PIL in DataLoader processes with pinned memory.
+On CUDA (bf16 autocast, channels_last, the ensemble replayed as one CUDA graph: models_zoo.cuda_graphs)
+JPEGs are decoded and cropped on the GPU by default, a batch ahead of the forward passes
+(models_zoo.device_decode: PIL in 15 loader processes could not feed an H100); `RELABEL_LOADER_WORKERS` > 0
+brings back PIL in DataLoader processes with pinned memory.
 
 On the CPU (fp32 frozen graphs, models_zoo.graphs) one process runs by default, with torch's threads on
 every core: a loader process there takes cores from torch's threads, which then wait for each other, so
@@ -59,7 +60,7 @@ class InferenceConfig:
     workers: int = 0  # loader processes; 0: decode in a thread pool between forward passes
     channels_last: bool = True
     bf16: bool = False
-    frozen: bool = False
+    frozen: bool = False  # CPU: frozen TorchScript graphs (models_zoo.graphs); CUDA: one captured CUDA graph
     lanes: int = 1  # CPU processes with one torch thread each (models_zoo.lanes)
     device_decode: bool = False  # JPEGs decoded and cropped on the GPU (models_zoo.device_decode)
 
@@ -85,8 +86,9 @@ def default_config(
 ) -> InferenceConfig:
     """The measured defaults for the device; batch_size 0 and workers -1 mean "choose for me".
 
-    `graph` is "frozen" (CPU models run as frozen graphs) or "eager". On the CPU, `lanes` 0 means one
-    lane per core; asking for loader processes (workers > 0) means a single lane.
+    `graph` is "frozen" (CPU models run as frozen graphs, the CUDA ensemble as a captured CUDA graph) or
+    "eager". On the CPU, `lanes` 0 means one lane per core; asking for loader processes (workers > 0) means a
+    single lane.
     """
     if graph not in ("frozen", "eager"):
         raise InferenceError(f"unknown inference graph {graph!r}: use frozen or eager")
@@ -98,6 +100,7 @@ def default_config(
             workers=max(workers, 0),
             channels_last=True,
             bf16=True,
+            frozen=graph == "frozen",
             device_decode=workers < 0,
         )
     from models_zoo.lanes import default_lanes
@@ -268,20 +271,41 @@ def forward_batch(
     topk: int,
     feature_model: str | None = None,
 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], np.ndarray | None]:
-    """Run every model on its crops (uint8 NCHW tensors by geometry key): top-k and features.
+    """Run every model on its crops (NCHW tensors of 0-255 values by geometry key): top-k and features.
 
     On CUDA and for frozen graphs a short batch is padded to the configured size: a new batch shape costs
     seconds on CUDA (kernel selection for the new shape) and ~0.5 s for a fused graph (models_zoo.graphs),
-    more than computing the padding. Results are copied to the host once every model has been queued.
+    more than computing the padding. On CUDA with `config.frozen` the ensemble runs as one captured CUDA
+    graph (models_zoo.cuda_graphs). Results are copied to the host once every model has been queued.
     """
-    import torch
-
     count = len(next(iter(crops.values())))
     if (config.device.startswith("cuda") or config.frozen) and count < config.batch_size:
         crops = {key: _padded(batch, config.batch_size) for key, batch in crops.items()}
-    on_device, pooled_features = {}, None
+    compute = functools.partial(_ensemble_outputs, models, config, topk, feature_model)
+    captured = None
+    if config.frozen and config.device.startswith("cuda"):
+        from models_zoo.cuda_graphs import captured_ensemble
+
+        key = (config.channels_last, config.bf16, topk, feature_model)
+        captured = captured_ensemble(models, crops, config.device, compute, key)
+    on_device, pooled = captured(crops) if captured is not None else compute(crops)
+    results = {
+        name: (labels[:count].cpu().numpy(), values[:count].float().cpu().numpy())
+        for name, (values, labels) in on_device.items()
+    }
+    return results, None if pooled is None else pooled[:count].cpu().numpy()
+
+
+def _ensemble_outputs(
+    models: Sequence[LoadedModel], config: InferenceConfig, topk: int, feature_model: str | None, crops: dict[str, Any]
+) -> tuple[dict[str, tuple[Any, Any]], Any]:
+    """On the device: each model's top-k (probabilities, labels) and the feature model's normalised features."""
+    import torch
+
+    outputs, features = {}, None
     normalised: dict[tuple, Any] = {}
-    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.bf16):
+    # cache_enabled=False: autocast's weight cache cannot live inside a captured CUDA graph.
+    with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=config.bf16, cache_enabled=False):
         for model in models:
             prep = model.preprocessing
             key = (geometry_key(prep.geometry), prep.mean, prep.std)
@@ -289,10 +313,9 @@ def forward_batch(
                 normalised[key] = _normalise(crops[key[0]], prep, config)
             pooled, logits = model.runner(normalised[key])
             if model.name == feature_model:
-                pooled_features = torch.nn.functional.normalize(pooled[:count].float(), dim=1)
-            on_device[model.name] = torch.softmax(logits[:count].float(), dim=1).topk(topk, dim=1)
-    results = {name: (labels.cpu().numpy(), values.cpu().numpy()) for name, (values, labels) in on_device.items()}
-    return results, None if pooled_features is None else pooled_features.cpu().numpy()
+                features = torch.nn.functional.normalize(pooled.float(), dim=1)
+            outputs[model.name] = torch.softmax(logits.float(), dim=1).topk(topk, dim=1)
+    return outputs, features
 
 
 def _padded(batch: Any, size: int) -> Any:
