@@ -7,17 +7,17 @@ runs the ensemble and stores everything in one transaction, conditional on still
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -238,17 +238,48 @@ def _lease() -> timedelta:
 def process_chunk(
     chunk_id: int, worker: str = "inline", progress: Callable[[int], None] | None = None, device: str = ""
 ) -> ChunkOutcome:
-    """Claim the chunk, run its models on its images and store the results (idempotent)."""
-    token = claim_chunk(chunk_id, worker)
-    if not token:
-        return ChunkOutcome(chunk_id=chunk_id, processed=False)
-    try:
-        chunk = InferenceChunk.objects.get(pk=chunk_id)
-        results = _infer(chunk, token, progress, device or settings.RELABEL_INFERENCE_DEVICE)
-        return _store(chunk, token, results)
-    except Exception as exc:
-        release_chunk(chunk_id, token, f"{type(exc).__name__}: {exc}")
-        raise
+    """Claim the chunk, run its models on its images and store the results (idempotent).
+
+    Raises ChunkBusy when another worker holds the chunk.
+    """
+    outcomes = process_chunks([chunk_id], worker, progress, device, background_store=False)
+    return outcomes[0] if outcomes else ChunkOutcome(chunk_id=chunk_id, processed=False)
+
+
+# Images inferred as one stream of batches by process_chunks: decoding runs a batch ahead within it.
+WINDOW_IMAGES = 4096
+# Finished chunks waiting for the background writer before inference waits for it.
+MAX_PENDING_STORES = 4
+
+
+def process_chunks(
+    chunk_ids: Iterable[int],
+    worker: str = "inline",
+    progress: Callable[[int], None] | None = None,
+    device: str = "",
+    on_busy: Callable[[ChunkBusy], None] | None = None,
+    background_store: bool = True,
+) -> list[ChunkOutcome]:
+    """Process chunks in order, as `process_chunk` does one, for inline runs.
+
+    Consecutive chunks of the same models are claimed together, up to WINDOW_IMAGES images, and inferred as
+    one stream of batches, so that decoding overlaps the forward passes across chunk boundaries (a CUDA
+    chunk is a single batch). Each chunk is stored as soon as its last image is inferred, by a background
+    thread with its own database connection while inference goes on (`background_store`, and the caller
+    holds no transaction, which that thread could not join). A chunk held by another worker is passed to
+    `on_busy`, or raises ChunkBusy. Finished chunks are skipped. Returns the processed chunks' outcomes.
+    """
+    device = device or settings.RELABEL_INFERENCE_DEVICE
+    with _ChunkWriter(background_store and not connection.in_atomic_block) as writer:
+        for window in _claimed_windows(list(chunk_ids), worker, on_busy):
+            try:
+                _infer_window(window, progress, device, writer)
+            except Exception as exc:
+                for claimed in window:
+                    if not claimed.handed_over:
+                        release_chunk(claimed.chunk.pk, claimed.token, f"{type(exc).__name__}: {exc}")
+                raise
+    return writer.outcomes
 
 
 @dataclass
@@ -260,48 +291,159 @@ class _Results:
     failed: list[int]
 
 
-def _infer(chunk: InferenceChunk, token: str, progress: Callable[[int], None] | None, device: str) -> _Results:
+@dataclass(eq=False)  # compared and hashed by identity
+class _ClaimedChunk:
+    chunk: InferenceChunk
+    token: str
+    images: list[Image]
+    results: _Results | None = None
+    remaining: int = 0  # images not inferred yet
+    handed_over: bool = False  # to the writer, which stores it or releases it
+
+
+def _claimed_windows(
+    chunk_ids: list[int], worker: str, on_busy: Callable[[ChunkBusy], None] | None
+) -> Iterator[list[_ClaimedChunk]]:
+    """Windows of claimed chunks sharing their models and top-k, claimed when the window is needed."""
+    window: list[_ClaimedChunk] = []
+    for chunk_id in chunk_ids:
+        try:
+            token = claim_chunk(chunk_id, worker)
+        except ChunkBusy as busy:
+            if on_busy is None:
+                _release_all(window, "claiming the next chunk failed")
+                raise
+            on_busy(busy)
+            continue
+        if not token:
+            continue
+        chunk = InferenceChunk.objects.get(pk=chunk_id)
+        images = list(Image.objects.filter(pk__in=chunk.image_ids).exclude(file="").order_by("pk"))
+        claimed = _ClaimedChunk(chunk, token, images, remaining=len(images))
+        if window and (chunk.model_names, chunk.topk) != (window[0].chunk.model_names, window[0].chunk.topk):
+            yield window
+            window = []
+        window.append(claimed)
+        if sum(len(c.images) for c in window) >= WINDOW_IMAGES:
+            yield window
+            window = []
+    if window:
+        yield window
+
+
+def _release_all(window: list[_ClaimedChunk], error: str) -> None:
+    for claimed in window:
+        release_chunk(claimed.chunk.pk, claimed.token, error)
+
+
+def _infer_window(
+    window: list[_ClaimedChunk], progress: Callable[[int], None] | None, device: str, writer: _ChunkWriter
+) -> None:
+    """Run the window's models over all its images; hand each chunk to the writer once it is complete."""
     from models_zoo import inference
     from models_zoo.weights import get_loaded_model
 
+    first = window[0].chunk
     config = inference.default_config(
         device, settings.RELABEL_INFERENCE_BATCH_SIZE, settings.RELABEL_LOADER_WORKERS,
         settings.RELABEL_INFERENCE_GRAPH, settings.RELABEL_INFERENCE_LANES,
     )
     models = [
         get_loaded_model(spec, config.device, config.channels_last, config.frozen)
-        for spec in get_models(chunk.model_names)
+        for spec in get_models(first.model_names)
     ]
-    images = list(Image.objects.filter(pk__in=chunk.image_ids).exclude(file="").order_by("pk"))
-    feature_model = settings.RELABEL_FEATURE_MODEL if settings.RELABEL_FEATURE_MODEL in chunk.model_names else None
-    results = _Results({m.name: m.version for m in models}, defaultdict(dict), {}, 0, [])
-    paths = [image.file.path for image in images]
+    feature_model = settings.RELABEL_FEATURE_MODEL if settings.RELABEL_FEATURE_MODEL in first.model_names else None
+    owners = [(claimed, image) for claimed in window for image in claimed.images]
+    for claimed in window:
+        claimed.results = _Results({m.name: m.version for m in models}, defaultdict(dict), {}, 0, [])
+        if not claimed.images:
+            writer.store(claimed)
     batches = inference.run_ensemble(
-        models, paths, config, chunk.topk, feature_model, settings.RELABEL_MAX_IMAGE_PIXELS
+        models, [image.file.path for _, image in owners], config, first.topk, feature_model,
+        settings.RELABEL_MAX_IMAGE_PIXELS,
     )
     renewed = time.monotonic()
     for batch in batches:
-        _collect(batch, images, results)
+        for claimed in _collect(batch, owners):
+            writer.store(claimed)
         if time.monotonic() - renewed >= _lease().total_seconds() / 10:  # a write per batch cost 3% of a run
-            if not renew_lease(chunk.pk, token):
-                raise ChunkBusy(chunk.pk, 0)
+            for claimed in window:
+                if not claimed.handed_over and not renew_lease(claimed.chunk.pk, claimed.token):
+                    raise ChunkBusy(claimed.chunk.pk, 0)
             renewed = time.monotonic()
         if progress:
             progress(len(batch.positions) + len(batch.failed))
-    return results
 
 
-def _collect(batch, images: list[Image], results: _Results) -> None:
-    results.failed.extend(images[p].pk for p in batch.failed)
+def _collect(batch, owners: list[tuple[_ClaimedChunk, Image]]) -> list[_ClaimedChunk]:
+    """File the batch's results under their chunks; returns the chunks this batch completed."""
+    touched = []
+    for position in batch.failed:
+        claimed, image = owners[position]
+        claimed.results.failed.append(image.pk)
+        claimed.remaining -= 1
+        touched.append(claimed)
+    rows = {name: (labels.tolist(), probs.tolist()) for name, (labels, probs) in batch.topk.items()}
     for row, position in enumerate(batch.positions):
-        image_id = images[position].pk
-        for name, (labels, probs) in batch.topk.items():
-            results.ranked[image_id][name] = [
-                (int(label), float(prob)) for label, prob in zip(labels[row], probs[row], strict=True)
-            ]
+        claimed, image = owners[position]
+        results = claimed.results
+        for name, (labels, probs) in rows.items():
+            results.ranked[image.pk][name] = list(zip(labels[row], probs[row], strict=True))
         if batch.features is not None:
-            results.features[image_id] = encode_vector(batch.features[row])
+            results.features[image.pk] = encode_vector(batch.features[row])
             results.feature_dim = batch.features.shape[1]
+        claimed.remaining -= 1
+        touched.append(claimed)
+    return [claimed for claimed in dict.fromkeys(touched) if claimed.remaining == 0]
+
+
+class _ChunkWriter:
+    """Stores finished chunks, in order: in a background thread, or at once in the caller's thread.
+
+    A chunk that cannot be stored is released (pending again, or failed after MAX_ATTEMPTS) and the error
+    is raised when the writer is closed, after the chunks before and after it were stored.
+    """
+
+    def __init__(self, background: bool):
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chunk-writer") if background else None
+        self.pending: list[Future] = []
+        self.outcomes: list[ChunkOutcome] = []
+        self.errors: list[BaseException] = []
+
+    def store(self, claimed: _ClaimedChunk) -> None:
+        claimed.handed_over = True
+        if self.pool is None:
+            self.outcomes.append(_store_or_release(claimed))
+            return
+        self.pending.append(self.pool.submit(_store_or_release, claimed))
+        while len(self.pending) > MAX_PENDING_STORES:
+            self._finish(self.pending.pop(0))
+
+    def _finish(self, future: Future) -> None:
+        try:
+            self.outcomes.append(future.result())
+        except Exception as exc:
+            self.errors.append(exc)
+
+    def __enter__(self) -> _ChunkWriter:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.pool is not None:
+            for future in self.pending:
+                self._finish(future)
+            self.pool.submit(connections.close_all).result()  # the thread's own connection
+            self.pool.shutdown()
+        if self.errors and exc_info[0] is None:
+            raise self.errors[0]
+
+
+def _store_or_release(claimed: _ClaimedChunk) -> ChunkOutcome:
+    try:
+        return _store(claimed.chunk, claimed.token, claimed.results)
+    except Exception as exc:
+        release_chunk(claimed.chunk.pk, claimed.token, f"{type(exc).__name__}: {exc}")
+        raise
 
 
 def _store(chunk: InferenceChunk, token: str, results: _Results) -> ChunkOutcome:
@@ -345,11 +487,11 @@ def store_predictions(ranked: dict[int, dict[str, list[tuple[int, float]]]], ver
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     for image_id, by_model in ranked.items():
         for name, pairs in by_model.items():
-            labels = [label for label, _ in pairs]
-            probs = [ensemble.source(name, 0, prob)["prob"] for _, prob in pairs]
+            labels = [int(label) for label, _ in pairs]
+            probs = [round(float(prob), ensemble.PROB_DECIMALS) for _, prob in pairs]
             row = existing.get((image_id, name))
             if row is None:
-                new.append((image_id, name, versions[name], json.dumps(labels), json.dumps(probs), now))
+                new.append((image_id, name, versions[name], _json_list(labels), _json_list(probs), now))
             elif len(row.labels) < len(labels):
                 row.labels, row.probs, row.model_version = labels, probs, versions[name]
                 changed.append(row)
@@ -357,6 +499,11 @@ def store_predictions(ranked: dict[int, dict[str, list[tuple[int, float]]]], ver
     insert_ignoring_conflicts(Prediction, columns, new, json_columns={"labels", "probs"})
     Prediction.objects.bulk_update(changed, ["labels", "probs", "model_version"])
     return len(new)
+
+
+def _json_list(numbers: list) -> str:
+    """`json.dumps` of a list of ints or floats, written directly."""
+    return "[" + ", ".join(map(repr, numbers)) + "]"
 
 
 def store_features(vectors: dict[int, bytes], dim: int) -> None:
@@ -386,7 +533,7 @@ def store_candidates(ranked: dict[int, dict[str, list[tuple[int, float]]]], topk
             key = (image_id, label_pk[candidate.label])
             row = existing.get(key)
             if row is None:
-                new.append((*key, candidate.is_original, json.dumps(candidate.sources)))
+                new.append((*key, candidate.is_original, ensemble.sources_json(candidate.sources)))
                 continue
             merged = ensemble.merge_sources(row.sources, candidate.sources)
             is_original = row.is_original or candidate.is_original

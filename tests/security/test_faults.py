@@ -25,9 +25,15 @@ def _chunk(images: int = 3) -> InferenceChunk:
     return InferenceChunk.objects.create(dataset=dataset, model_names=["m1", "m2"], topk=2, image_ids=ids)
 
 
-def _fake_infer(chunk, token, progress, device):
+def _fake_results(chunk):
     ranked = {i: {"m1": [(1, 0.6), (2, 0.3)], "m2": [(2, 0.5), (3, 0.4)]} for i in chunk.image_ids}
     return services._Results({"m1": "v1", "m2": "v1"}, ranked, {i: b"\x00\x3c" * 4 for i in chunk.image_ids}, 4, [])
+
+
+def _fake_infer_window(window, progress, device, writer):
+    for claimed in window:
+        claimed.results = _fake_results(claimed.chunk)
+        writer.store(claimed)
 
 
 def _rows(chunk: InferenceChunk) -> tuple[int, int, int]:
@@ -52,7 +58,7 @@ def test_a_chunk_whose_worker_dies_every_time_fails_after_a_bounded_number_of_at
 
 def test_a_chunk_that_raises_every_time_fails_after_max_attempts():
     chunk = _chunk()
-    with patch.object(services, "_infer", side_effect=RuntimeError("boom")):
+    with patch.object(services, "_infer_window", side_effect=RuntimeError("boom")):
         for _ in range(services.MAX_ATTEMPTS + 2):
             with pytest.raises(RuntimeError):
                 services.process_chunk(chunk.pk, "w")
@@ -62,7 +68,7 @@ def test_a_chunk_that_raises_every_time_fails_after_max_attempts():
     assert chunk.status == ChunkStatus.FAILED and chunk.attempts == services.MAX_ATTEMPTS
 
 
-@patch.object(services, "_infer", _fake_infer)
+@patch.object(services, "_infer_window", _fake_infer_window)
 def test_a_chunk_delivered_twice_stores_its_rows_once():
     chunk = _chunk()
     first = services.process_chunk(chunk.pk, "w1")
@@ -78,10 +84,10 @@ def test_a_worker_that_outlives_its_lease_cannot_store_over_the_one_that_took_ov
     chunk = _chunk()
     slow_token = services.claim_chunk(chunk.pk, "slow")
     _lose_the_lease(chunk)
-    with patch.object(services, "_infer", _fake_infer):
+    with patch.object(services, "_infer_window", _fake_infer_window):
         assert services.process_chunk(chunk.pk, "fast").processed
         counts = _rows(chunk)
-        results = _fake_infer(chunk, slow_token, None, "cpu")
+        results = _fake_results(chunk)
         with pytest.raises(services.ChunkBusy):
             services._store(chunk, slow_token, results)  # the slow worker finally finishes
     assert _rows(chunk) == counts

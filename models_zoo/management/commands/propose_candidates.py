@@ -54,13 +54,13 @@ class Command(BaseCommand):
         self._summary(dataset, plan)
 
     def _run_inline(self, plan: services.ProposalPlan, bar: tqdm, device: str) -> None:
-        for chunk_id in plan.chunk_ids:
-            try:
-                services.process_chunk(chunk_id, worker="inline", progress=bar.update, device=device)
-            except services.ChunkBusy as busy:
-                self.stderr.write(f"skipped: {busy} (a worker is on it)")
-            except RegistryError as exc:
-                raise CommandError(str(exc)) from exc
+        def skip(busy: services.ChunkBusy) -> None:
+            self.stderr.write(f"skipped: {busy} (a worker is on it)")
+
+        try:
+            services.process_chunks(plan.chunk_ids, worker="inline", progress=bar.update, device=device, on_busy=skip)
+        except RegistryError as exc:
+            raise CommandError(str(exc)) from exc
 
     def _queue_and_wait(self, dataset: Dataset, plan: services.ProposalPlan, bar: tqdm, no_wait: bool) -> None:
         from models_zoo.tasks import propose_chunk
