@@ -40,3 +40,19 @@ def test_it_merges_sources_replacing_only_the_same_model():
 
 def test_it_rounds_probabilities_for_stable_storage():
     assert source("a", 1, 0.123456789) == {"model": "a", "rank": 1, "prob": 0.123457}
+
+
+def test_sources_are_written_as_json_dumps_writes_them():
+    import json
+    import random
+
+    from models_zoo.ensemble import sources_json
+
+    generator = random.Random(3)
+    predictions = {
+        name: [(generator.randrange(20), generator.random()) for _ in range(5)]
+        for name in ("lite0", 'odd "name" \\ é', "lite2")
+    }
+    for candidate in union_topk(predictions, original=7, topk=5):
+        assert sources_json(candidate.sources) == json.dumps(list(candidate.sources))
+    assert sources_json([]) == "[]"
