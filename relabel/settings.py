@@ -182,7 +182,8 @@ RELABEL_CHUNK_SIZE = env_int("RELABEL_CHUNK_SIZE", 256)
 # JSON list of extra models (inline or a path to a JSON file); format in models_zoo/registry.py.
 RELABEL_EXTRA_MODELS = env_str("RELABEL_EXTRA_MODELS", "")
 RELABEL_INFERENCE_BATCH_SIZE = env_int("RELABEL_INFERENCE_BATCH_SIZE", 0)  # 0: measured default per device
-# "frozen": CPU models run as frozen TorchScript graphs (measured faster); "eager": plain PyTorch.
+# "frozen": CPU models run as frozen TorchScript graphs, the CUDA ensemble as one captured CUDA graph
+# (both measured faster); "eager": plain PyTorch.
 RELABEL_INFERENCE_GRAPH = env_str("RELABEL_INFERENCE_GRAPH", "frozen")
 if RELABEL_INFERENCE_GRAPH not in ("frozen", "eager"):
     raise ImproperlyConfigured(f"RELABEL_INFERENCE_GRAPH={RELABEL_INFERENCE_GRAPH!r}: use frozen or eager")
