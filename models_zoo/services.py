@@ -311,10 +311,13 @@ def _claimed_windows(
             token = claim_chunk(chunk_id, worker)
         except ChunkBusy as busy:
             if on_busy is None:
-                _release_all(window, "claiming the next chunk failed")
+                _release_all(window, f"not run: {busy}")
                 raise
             on_busy(busy)
             continue
+        except Exception as exc:
+            _release_all(window, f"not run: claiming chunk {chunk_id} failed: {exc}")
+            raise
         if not token:
             continue
         chunk = InferenceChunk.objects.get(pk=chunk_id)

@@ -148,3 +148,14 @@ def test_a_chunk_held_elsewhere_is_reported_and_skipped(stand_in_inference):
     assert len(busy) == 1 and isinstance(busy[0], services.ChunkBusy)
     with pytest.raises(services.ChunkBusy):
         services.process_chunk(chunks[0].pk, "third worker")
+
+
+@pytest.mark.django_db
+def test_without_a_busy_handler_a_held_chunk_stops_the_run_and_gives_back_the_claimed_ones(stand_in_inference):
+    chunks = _chunks()
+    services.claim_chunk(chunks[1].pk, "other worker")
+    with pytest.raises(services.ChunkBusy):
+        services.process_chunks([c.pk for c in chunks], device="cpu")
+    chunks[0].refresh_from_db()
+    assert chunks[0].status == ChunkStatus.PENDING and "not run" in chunks[0].error
+    assert not Prediction.objects.exists()
