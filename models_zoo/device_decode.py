@@ -1,16 +1,16 @@
 """Decoding on the inference device: JPEGs through nvJPEG (torchvision.io), centre crops resized there.
 
 On a GPU, PIL cannot feed the ensemble: on a 16-core H100 machine, 15 loader processes decode and crop
-~1,700 ImageNet images/s, while the GPU runs the three EfficientNet-Lites at ~4,800 images/s. The batched
-nvJPEG decoder does ~18,000 images/s there and the crops ~12,000 (docs/benchmarks.md). So the CUDA path
-decodes on the GPU, in a thread that prepares the next batch while the current one runs the models.
+~1,700 ImageNet images/s, while the GPU runs the three EfficientNet-Lites at ~4,600 images/s. The batched
+nvJPEG decoder does ~18,000 images/s there (docs/benchmarks.md). So the CUDA path decodes on the GPU, in
+DECODE_THREADS threads that prepare the next batches while the current one runs the models.
 
-Crops are made as on the CPU (models_zoo.inference.centre_crops: the whole image resized with
-antialiased interpolation, then centre-cropped), in float; the image is decoded at full size, where PIL
-may downscale in the DCT (`draft`). Files that are not baseline RGB or greyscale JPEGs (PNG, CMYK,
-progressive, ...), or that the decoder rejects, go through PIL as on the CPU; files PIL cannot read
-either come back with ok=False. Crops are handed over as float tensors holding whole numbers in 0-255,
-like the CPU path's uint8 crops.
+Crops are those of the CPU path (models_zoo.inference.centre_crops: the whole image resized with antialiased
+interpolation, then centre-cropped), made for a whole batch at once by matrix products
+(`batched_centre_crops`), in float; the image is decoded at full size, where PIL may downscale in the DCT
+(`draft`). Files that are not baseline RGB or greyscale JPEGs (PNG, CMYK, progressive, ...), or that the
+decoder rejects, go through PIL as on the CPU; files PIL cannot read either come back with ok=False.
+Crops are handed over as float tensors holding whole numbers in 0-255, like the CPU path's uint8 crops.
 """
 
 from __future__ import annotations

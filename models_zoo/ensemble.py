@@ -22,8 +22,13 @@ class Candidate:
     sources: tuple[dict, ...]  # ({"model": name, "rank": 1, "prob": 0.61}, ...), best rank first
 
 
+def rounded_prob(prob: float) -> float:
+    """A probability as it is stored (PROB_DECIMALS decimals)."""
+    return round(float(prob), PROB_DECIMALS)
+
+
 def source(model: str, rank: int, prob: float) -> dict:
-    return {"model": model, "rank": rank, "prob": round(float(prob), PROB_DECIMALS)}
+    return {"model": model, "rank": rank, "prob": rounded_prob(prob)}
 
 
 def union_topk(
@@ -38,7 +43,7 @@ def union_topk(
     by_label: dict[int, list[tuple[int, float, str]]] = {}
     for model, ranked in predictions.items():
         for rank, (label, prob) in enumerate(ranked[:topk], start=1):
-            by_label.setdefault(int(label), []).append((rank, -round(float(prob), PROB_DECIMALS), model))
+            by_label.setdefault(int(label), []).append((rank, -rounded_prob(prob), model))
     if original is not None:
         by_label.setdefault(int(original), [])
     ordered = []
@@ -84,10 +89,3 @@ def contains_label(candidates: Sequence[Candidate], label: int) -> bool:
 
 def _source_order(item: dict) -> tuple:
     return (item["rank"], -item["prob"], item["model"])
-
-
-def _candidate_order(candidate: Candidate) -> tuple:
-    if not candidate.sources:
-        return (1, 0, 0.0, candidate.label)
-    best = candidate.sources[0]
-    return (0, best["rank"], -best["prob"], candidate.label)

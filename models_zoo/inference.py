@@ -290,7 +290,7 @@ def forward_batch(
         captured = captured_ensemble(models, crops, config.device, compute, key)
     on_device, pooled = captured(crops) if captured is not None else compute(crops)
     results = {
-        name: (labels[:count].cpu().numpy(), values[:count].float().cpu().numpy())
+        name: (labels[:count].cpu().numpy(), values[:count].cpu().numpy())
         for name, (values, labels) in on_device.items()
     }
     return results, None if pooled is None else pooled[:count].cpu().numpy()

@@ -275,9 +275,7 @@ def process_chunks(
             try:
                 _infer_window(window, progress, device, writer)
             except Exception as exc:
-                for claimed in window:
-                    if not claimed.handed_over:
-                        release_chunk(claimed.chunk.pk, claimed.token, f"{type(exc).__name__}: {exc}")
+                _release_all([c for c in window if not c.handed_over], f"{type(exc).__name__}: {exc}")
                 raise
     return writer.outcomes
 
@@ -491,7 +489,7 @@ def store_predictions(ranked: dict[int, dict[str, list[tuple[int, float]]]], ver
     for image_id, by_model in ranked.items():
         for name, pairs in by_model.items():
             labels = [int(label) for label, _ in pairs]
-            probs = [round(float(prob), ensemble.PROB_DECIMALS) for _, prob in pairs]
+            probs = [ensemble.rounded_prob(prob) for _, prob in pairs]
             row = existing.get((image_id, name))
             if row is None:
                 new.append((image_id, name, versions[name], _json_list(labels), _json_list(probs), now))
