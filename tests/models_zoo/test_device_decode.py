@@ -117,6 +117,25 @@ def test_batched_crops_equal_each_image_resized_on_its_own(interpolation, monkey
             assert (crops[key][index] - reference).abs().max() < 0.05, (sizes[index], key)
 
 
+@pytest.mark.parametrize("mode", ["bicubic", "bilinear", "nearest-exact"])
+@pytest.mark.parametrize(("in_size", "out_size", "offset"), [
+    (2000, 256, 16), (1100, 274, 25), (500, 297, 3), (333, 256, 0), (37, 300, 40), (260, 260, 0), (4096, 240, 8),
+])
+def test_resize_weights_are_the_weights_torch_resizes_with(mode, in_size, out_size, offset):
+    """Each column of torch's weights is what F.interpolate makes of one lit input pixel."""
+    import torch
+    import torch.nn.functional as F
+
+    taps = device_decode.window_taps(in_size, out_size, mode)
+    as_tensors = (torch.tensor([value]) for value in (in_size, out_size, offset))
+    weights = device_decode.resize_weights(*as_tensors, 224, in_size + 50, mode, taps)[0]
+    lit = torch.eye(in_size).view(in_size, 1, 1, in_size)  # a row: torch's (N, 1, L, 1) path misweighs
+    reference = F.interpolate(lit, size=(1, out_size), mode=mode, antialias=mode != "nearest-exact")[:, 0, 0].T
+    expected = reference[offset : offset + 224]
+    assert torch.allclose(weights[: len(expected), :in_size], expected, atol=2e-5)
+    assert not weights[len(expected) :].any() and not weights[:, in_size:].any()
+
+
 def test_images_share_canvases_by_size_and_a_large_one_does_not_widen_the_small_ones(monkeypatch):
     monkeypatch.setattr(device_decode, "CANVAS_PIXELS", 3 * 512 * 512)
     sizes = [(375, 500), (2000, 600), (500, 333), (640, 480), (300, 300), (333, 500)]
