@@ -129,7 +129,8 @@ def test_resize_weights_are_the_weights_torch_resizes_with(mode, in_size, out_si
     taps = device_decode.window_taps(in_size, out_size, mode)
     as_tensors = (torch.tensor([value]) for value in (in_size, out_size, offset))
     weights = device_decode.resize_weights(*as_tensors, 224, in_size + 50, mode, taps)[0]
-    lit = torch.eye(in_size).view(in_size, 1, 1, in_size)  # a row: torch's (N, 1, L, 1) path misweighs
+    # lit pixels as rows: resizing (N, 1, L, 1) columns gave every output pixel the first one's weights here
+    lit = torch.eye(in_size).view(in_size, 1, 1, in_size)
     reference = F.interpolate(lit, size=(1, out_size), mode=mode, antialias=mode != "nearest-exact")[:, 0, 0].T
     expected = reference[offset : offset + 224]
     assert torch.allclose(weights[: len(expected), :in_size], expected, atol=2e-5)
