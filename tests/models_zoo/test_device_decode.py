@@ -12,7 +12,15 @@ from PIL import Image
 
 import models_zoo.device_decode as device_decode
 from models_zoo.device_decode import batched_centre_crops, decode_span, device_batches, fits_device, jpeg_frame
-from models_zoo.inference import CropDataset, InferenceConfig, centre_crops, geometry_key, load_crops, make_loader
+from models_zoo.inference import (
+    TORCH_MODES,
+    CropDataset,
+    InferenceConfig,
+    centre_crops,
+    geometry_key,
+    load_crops,
+    make_loader,
+)
 from models_zoo.registry import Preprocessing
 
 LITE0 = Preprocessing(input_size=224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
@@ -117,27 +125,49 @@ def test_batched_crops_equal_each_image_resized_on_its_own(interpolation, monkey
             assert (crops[key][index] - reference).abs().max() < 0.05, (sizes[index], key)
 
 
-@pytest.mark.parametrize("mode", ["bicubic", "bilinear", "nearest-exact"])
-@pytest.mark.parametrize(("in_size", "out_size", "offset"), [
-    (2000, 256, 16), (1100, 274, 25), (500, 297, 3), (333, 256, 0), (37, 300, 40), (260, 260, 0), (4096, 240, 8),
-])
-def test_resize_weights_are_the_weights_torch_resizes_with(mode, in_size, out_size, offset):
-    """Each column of torch's weights is what F.interpolate makes of one lit input pixel."""
+RESIZES = [(2000, 256, 16), (1100, 274, 25), (500, 297, 3), (333, 256, 0), (37, 300, 40), (260, 260, 0), (4096, 240, 8)]
+
+
+def _torch_weights(in_size, out_size, mode):
+    """(out_size, in_size): column j is what F.interpolate makes of input pixel j lit alone."""
     import torch
     import torch.nn.functional as F
 
-    taps = device_decode.window_taps(in_size, out_size, mode)
-    as_tensors = (torch.tensor([value]) for value in (in_size, out_size, offset))
-    weights = device_decode.resize_weights(*as_tensors, 224, in_size + 50, mode, taps)[0]
     # lit pixels as rows: resizing (N, 1, L, 1) columns gave every output pixel the first one's weights here
     lit = torch.eye(in_size).view(in_size, 1, 1, in_size)
-    reference = F.interpolate(lit, size=(1, out_size), mode=mode, antialias=mode != "nearest-exact")[:, 0, 0].T
-    expected = reference[offset : offset + 224]
-    assert torch.allclose(weights[: len(expected), :in_size], expected, atol=2e-5)
-    assert not weights[len(expected) :].any() and not weights[:, in_size:].any()
+    return F.interpolate(lit, size=(1, out_size), mode=mode, antialias=mode != "nearest-exact")[:, 0, 0].T
+
+
+@pytest.mark.parametrize("interpolation", ["bicubic", "bilinear", "nearest"])
+@pytest.mark.parametrize(("in_size", "out_size", "offset"), RESIZES)
+def test_the_source_window_holds_every_input_pixel_the_crop_weighs(interpolation, in_size, out_size, offset):
+    mode = TORCH_MODES[interpolation]
+    weights = _torch_weights(in_size, out_size, mode)[offset : offset + 224]
+    start, stop = device_decode.source_window(in_size, out_size, offset, 224, interpolation)
+    weighed = weights.abs().sum(0).nonzero().flatten()
+    first, last = int(weighed[0]), int(weighed[-1])
+    assert start <= first and last < stop
+    assert stop - start <= last - first + device_decode.window_taps(in_size, out_size, mode) + 3
+
+
+@pytest.mark.parametrize("interpolation", ["bicubic", "bilinear", "nearest"])
+@pytest.mark.parametrize(("in_size", "out_size", "offset"), RESIZES)
+def test_window_weights_are_the_weights_torch_resizes_with(interpolation, in_size, out_size, offset):
+    import torch
+
+    mode = TORCH_MODES[interpolation]
+    expected = _torch_weights(in_size, out_size, mode)[offset : offset + 224]
+    start, stop = device_decode.source_window(in_size, out_size, offset, 224, interpolation)
+    taps = device_decode.window_taps(in_size, out_size, mode)
+    sizes = (torch.tensor([value]) for value in (in_size, out_size, offset))
+    first, weights = device_decode.window_weights(*sizes, 224, mode, taps)
+    length = stop - start + 7  # a canvas wider than this image's window: the rest of its rows stays zero
+    dense = device_decode.dense_weights(first, weights, torch.tensor([start]), length)[0]
+    assert torch.allclose(dense[: len(expected), : stop - start], expected[:, start:stop], atol=2e-5)
+    assert not dense[len(expected) :].any() and not dense[:, stop - start :].any()
 
 
 def test_images_share_canvases_by_size_and_a_large_one_does_not_widen_the_small_ones(monkeypatch):
     monkeypatch.setattr(device_decode, "CANVAS_PIXELS", 3 * 512 * 512)
     sizes = [(375, 500), (2000, 600), (500, 333), (640, 480), (300, 300), (333, 500)]
-    assert device_decode._canvas_groups(sizes) == [[0, 2, 4], [5], [3], [1]]
+    assert device_decode._canvas_groups(sizes) == [[4], [0, 2, 5], [3], [1]]
