@@ -128,26 +128,28 @@ def test_batched_crops_equal_each_image_resized_on_its_own(interpolation, monkey
 RESIZES = [(2000, 256, 16), (1100, 274, 25), (500, 297, 3), (333, 256, 0), (37, 300, 40), (260, 260, 0), (4096, 240, 8)]
 
 
-def _torch_weights(in_size, out_size, mode):
-    """(out_size, in_size): column j is what F.interpolate makes of input pixel j lit alone."""
+def _torch_crop_weights(interpolation, in_size, out_size, offset):
+    """torch's weights of the 224 output pixels from `offset` on, (224, in_size): column j is what
+    F.interpolate makes of input pixel j lit alone; and the source window of those pixels."""
     import torch
     import torch.nn.functional as F
 
+    mode = TORCH_MODES[interpolation]
     # lit pixels as rows: resizing (N, 1, L, 1) columns gave every output pixel the first one's weights here
     lit = torch.eye(in_size).view(in_size, 1, 1, in_size)
-    return F.interpolate(lit, size=(1, out_size), mode=mode, antialias=mode != "nearest-exact")[:, 0, 0].T
+    weights = F.interpolate(lit, size=(1, out_size), mode=mode, antialias=mode != "nearest-exact")[:, 0, 0].T
+    return weights[offset : offset + 224], device_decode.source_window(in_size, out_size, offset, 224, interpolation)
 
 
 @pytest.mark.parametrize("interpolation", ["bicubic", "bilinear", "nearest"])
 @pytest.mark.parametrize(("in_size", "out_size", "offset"), RESIZES)
 def test_the_source_window_holds_every_input_pixel_the_crop_weighs(interpolation, in_size, out_size, offset):
-    mode = TORCH_MODES[interpolation]
-    weights = _torch_weights(in_size, out_size, mode)[offset : offset + 224]
-    start, stop = device_decode.source_window(in_size, out_size, offset, 224, interpolation)
+    weights, (start, stop) = _torch_crop_weights(interpolation, in_size, out_size, offset)
     weighed = weights.abs().sum(0).nonzero().flatten()
     first, last = int(weighed[0]), int(weighed[-1])
     assert start <= first and last < stop
-    assert stop - start <= last - first + device_decode.window_taps(in_size, out_size, mode) + 3
+    taps = device_decode.window_taps(in_size, out_size, TORCH_MODES[interpolation])
+    assert stop - start <= last - first + taps + 3
 
 
 @pytest.mark.parametrize("interpolation", ["bicubic", "bilinear", "nearest"])
@@ -155,12 +157,10 @@ def test_the_source_window_holds_every_input_pixel_the_crop_weighs(interpolation
 def test_window_weights_are_the_weights_torch_resizes_with(interpolation, in_size, out_size, offset):
     import torch
 
+    expected, (start, stop) = _torch_crop_weights(interpolation, in_size, out_size, offset)
     mode = TORCH_MODES[interpolation]
-    expected = _torch_weights(in_size, out_size, mode)[offset : offset + 224]
-    start, stop = device_decode.source_window(in_size, out_size, offset, 224, interpolation)
-    taps = device_decode.window_taps(in_size, out_size, mode)
     sizes = (torch.tensor([value]) for value in (in_size, out_size, offset))
-    first, weights = device_decode.window_weights(*sizes, 224, mode, taps)
+    first, weights = device_decode.window_weights(*sizes, 224, mode, device_decode.window_taps(in_size, out_size, mode))
     length = stop - start + 7  # a canvas wider than this image's window: the rest of its rows stays zero
     dense = device_decode.dense_weights(first, weights, torch.tensor([start]), length)[0]
     assert torch.allclose(dense[: len(expected), : stop - start], expected[:, start:stop], atol=2e-5)
