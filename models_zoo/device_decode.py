@@ -150,6 +150,8 @@ def batched_centre_crops(images: list[Any], preprocessings: Sequence[Preprocessi
         key: torch.empty((len(images), 3, p.input_size, p.input_size), device=device)
         for key, p in geometries.items()
     }
+    if not images:  # a batch of files that all went through PIL
+        return crops
     table_rows = [_geometry_row(index, image.shape[1:], geometries) for index, image in enumerate(images)]
     groups = _canvas_groups([_window_size(row) for row in table_rows])
     table_rows = [table_rows[index] for group in groups for index in group]  # a group: a slice of the table

@@ -93,6 +93,17 @@ def test_other_files_decode_through_pil_and_unreadable_ones_are_flagged(tmp_path
     assert np.array_equal(batch[0].numpy(), png_reference)
 
 
+def test_a_batch_without_a_file_for_the_device_decoder_comes_from_pil(tmp_path):
+    (tmp_path / "photo.png").write_bytes(_encoded(_photo(), "PNG"))
+    (tmp_path / "progressive.jpg").write_bytes(_encoded(_photo(), progressive=True))
+    paths = [str(tmp_path / "photo.png"), str(tmp_path / "progressive.jpg")]
+    _, crops, ok = decode_span(CropDataset(paths, [LITE0]), (0, 2), "cpu")
+    assert ok.tolist() == [True, True]
+    key = geometry_key(LITE0.geometry)
+    for row, path in enumerate(paths):
+        assert np.array_equal(crops[key][row].numpy(), load_crops(path, [LITE0])[key])
+
+
 def test_batches_come_in_order_with_a_short_last_one(tmp_path):
     paths = []
     for number in range(5):
