@@ -137,11 +137,11 @@ def batched_centre_crops(images: list[Any], preprocessings: Sequence[Preprocessi
 
     Resizing is separable: each crop is Wy · image · Wxᵀ, with one row of weights per output pixel, computed
     as torch's antialiased interpolation computes them (`window_weights`). Images of similar sizes share a
-    zero-padded canvas and each pass is one batched matrix product (float32), instead of several kernels
-    per image and geometry: at a few microseconds of Python each, those held the decoding thread of an
-    H100 worker to ~1,500 images/s. A canvas holds only the part of each image that its crops draw on
-    (`source_window`), for an ImageNet photo about half of it. Returns (N, 3, S, S) float tensors holding
-    unrounded values.
+    canvas (their weights are zero past each image) and each pass is one batched matrix product (float32),
+    instead of several kernels per image and geometry: at a few microseconds of Python each, those held the
+    decoding thread of an H100 worker to ~1,500 images/s. A canvas holds only the part of each image that its
+    crops draw on (`source_window`), for an ImageNet photo about half of it. Returns (N, 3, S, S) float
+    tensors holding unrounded values.
     """
     import torch
 
