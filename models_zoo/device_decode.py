@@ -195,7 +195,7 @@ def source_window(in_size: int, resized: int, offset: int, size: int, interpolat
     pixels to `resized` weigh, with a pixel to spare on each side against rounding (`window_weights`
     computes the bounds on the device)."""
     scale = in_size / resized
-    support = _KERNEL_RADII[TORCH_MODES[interpolation]] * max(scale, 1.0)
+    support = _support(in_size, resized, TORCH_MODES[interpolation])
     start = math.floor(scale * (offset + 0.5) - support + 0.5) - 1
     stop = math.floor(scale * (offset + size - 0.5) + support + 0.5) + 2
     return max(start, 0), min(stop, in_size)
@@ -244,9 +244,8 @@ def _canvas(images: list[Any], rows: list[list[int]], device: str) -> Any:
     """The source windows of the images of `rows`, each in the top-left corner of a (N, H, 3, W) float canvas."""
     import torch
 
-    height = max(_window_size(row)[0] for row in rows)
-    width = max(_window_size(row)[1] for row in rows)
-    canvas = torch.empty((len(rows), height, 3, width), dtype=torch.uint8, device=device)
+    heights, widths = zip(*(_window_size(row) for row in rows), strict=True)
+    canvas = torch.empty((len(rows), max(heights), 3, max(widths)), dtype=torch.uint8, device=device)
     for number, row in enumerate(rows):
         window = images[row[0]][:, row[_TOP] : row[_BOTTOM], row[_LEFT] : row[_RIGHT]]
         canvas[number, : window.shape[1], :, : window.shape[2]].copy_(window.permute(1, 0, 2))
@@ -266,7 +265,12 @@ def _resize_canvas(canvas: Any, crop_rows: Any, crop_columns: Any) -> Any:
 
 def window_taps(in_size: int, resized: int, mode: str) -> int:
     """How many input pixels one output pixel's weights span at most, as torch sizes the window."""
-    return math.ceil(_KERNEL_RADII[mode] * max(in_size / resized, 1.0)) * 2 + 1
+    return math.ceil(_support(in_size, resized, mode)) * 2 + 1
+
+
+def _support(in_size: int, resized: int, mode: str) -> float:
+    """How far from an output pixel's centre its weights reach, in input pixels."""
+    return _KERNEL_RADII[mode] * max(in_size / resized, 1.0)
 
 
 def window_weights(in_sizes: Any, resized: Any, offsets: Any, size: int, mode: str, taps: int) -> tuple[Any, Any]:

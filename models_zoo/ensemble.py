@@ -56,7 +56,7 @@ def union_topk(
         Candidate(
             label=label,
             is_original=label == original,
-            sources=tuple({"model": model, "rank": rank, "prob": -negative} for rank, negative, model in found),
+            sources=tuple(source(model, rank, -negative) for rank, negative, model in found),
         )
         for _, label, found in ordered
     ]

@@ -1,8 +1,9 @@
 """Candidate proposal: planning chunks, claiming them, storing predictions, candidates and features.
 
 Flow: `plan_proposal` creates InferenceChunk rows for the (image, model) pairs that lack a
-prediction; `process_chunk` (inline or in a Celery task) claims one chunk with a conditional UPDATE,
-runs the ensemble and stores everything in one transaction, conditional on still holding the claim.
+prediction; `process_chunk` (in a Celery task) claims one chunk with a conditional UPDATE, runs the
+ensemble and stores everything in one transaction, conditional on still holding the claim;
+`process_chunks` (inline runs) does the same for many chunks, inferred as one stream of batches.
 """
 
 from __future__ import annotations
