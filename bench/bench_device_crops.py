@@ -37,6 +37,8 @@ def main() -> None:
     from models_zoo.registry import BUILTIN_MODELS
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        sys.exit(f"--device {device}: torch finds no CUDA GPU on this machine; use --device cpu")
     images = decoded_samples(Path(args.samples), args.images, device)
     preprocessings = [spec.preprocessing for spec in BUILTIN_MODELS]
     batches = [images[start : start + args.batch_size] for start in range(0, len(images), args.batch_size)]
