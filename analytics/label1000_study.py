@@ -8,9 +8,7 @@ from django.db import transaction
 from analytics.human_vs_model import HUMAN, ErrorRef, Trial
 from annotation.models import Dataset, ErrorTag, ErrorType, Image, Label1000Response
 from models_zoo.models import Prediction
-from tasks.models import Assignment
-
-COUNTED = (Assignment.Status.SUBMITTED, Assignment.Status.APPROVED)
+from tasks.quality import counted
 
 
 class TagError(ValueError):
@@ -29,7 +27,7 @@ def load_study(dataset: Dataset) -> Study:
     """Evaluated (non-practice, accepted, unflagged) answers, the models' predictions on those images, tags."""
     study = Study()
     responses = Label1000Response.objects.filter(
-        image__dataset=dataset, practice=False, assignment__status__in=COUNTED, assignment__flagged=False,
+        counted("assignment__"), image__dataset=dataset, practice=False
     ).order_by("pk")
     for pk, image_id, labels in responses.values_list("pk", "image_id", "labels"):
         study.human[pk] = Trial(image_id, tuple(labels))

@@ -18,23 +18,19 @@ from analytics.aggregation import ClassifyAnswer, aggregate_classify, categorise
 from analytics.models import ClassifyResult, ImageCategory, SelectionFrequency
 from annotation.models import ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
 from tasks.models import Assignment
+from tasks.quality import counted
 
 BULK_SIZE = 5000
 SF_LOCK = 0x5F1  # first key of the transaction advisory lock taken while a dataset's SF are replaced
-COUNTED_STATUSES = (Assignment.Status.SUBMITTED, Assignment.Status.APPROVED)
 
 
 def counted_judgments(dataset: Dataset) -> QuerySet:
-    """CONTAINS judgments that count: submitted or approved assignments that passed quality control."""
-    return ContainsJudgment.objects.filter(
-        image__dataset=dataset, assignment__status__in=COUNTED_STATUSES, assignment__flagged=False
-    )
+    """CONTAINS judgments that count: confirmed, submitted or approved assignments that passed quality control."""
+    return ContainsJudgment.objects.filter(counted("assignment__"), image__dataset=dataset)
 
 
 def counted_classify_responses(dataset: Dataset) -> QuerySet:
-    return ClassifyResponse.objects.filter(
-        image__dataset=dataset, assignment__status__in=COUNTED_STATUSES, assignment__flagged=False
-    )
+    return ClassifyResponse.objects.filter(counted("assignment__"), image__dataset=dataset)
 
 
 def _sf_counts_sql(dataset: Dataset) -> tuple[str, tuple]:
@@ -44,10 +40,7 @@ def _sf_counts_sql(dataset: Dataset) -> tuple[str, tuple]:
     dataset of its batch), which spares a join of every judgment with its image.
     """
     counts = (
-        ContainsJudgment.objects.filter(
-            assignment__hit__batch__dataset=dataset,
-            assignment__status__in=COUNTED_STATUSES, assignment__flagged=False,
-        )
+        ContainsJudgment.objects.filter(counted("assignment__"), assignment__hit__batch__dataset=dataset)
         .values("image_id", "label_id")
         .annotate(n_selected=Count("id", filter=Q(selected=True)), n_shown=Count("*"))
         .values_list("image_id", "label_id", "n_selected", "n_shown")
@@ -71,9 +64,7 @@ def aggregate_selection_frequencies(dataset: Dataset) -> int:
 
 def _counted_assignment_ids(cursor, dataset: Dataset) -> str:
     """The dataset's counted assignment ids as a PostgreSQL array literal '{1,2,...}', built by the server."""
-    ids = Assignment.objects.filter(
-        hit__batch__dataset=dataset, status__in=COUNTED_STATUSES, flagged=False
-    ).values("id").order_by()
+    ids = Assignment.objects.filter(counted(), hit__batch__dataset=dataset).values("id").order_by()
     sql, params = ids.query.sql_with_params()
     cursor.execute(f"SELECT '{{' || coalesce(string_agg(id::text, ','), '') || '}}' FROM ({sql}) ids", params)  # noqa: S608
     return cursor.fetchone()[0]

@@ -21,8 +21,7 @@ from models_zoo.models import Prediction
 from tasks.builders import mturk_fee_rate
 from tasks.models import Assignment, Batch, Hit, TaskKind, Worker
 from tasks.privacy import public_worker_id
-
-COUNTED = (Assignment.Status.SUBMITTED, Assignment.Status.APPROVED)
+from tasks.quality import COUNTED_STATUSES
 
 
 def staff_only(view: Callable) -> Callable:
@@ -78,7 +77,7 @@ def money(dataset: Dataset) -> dict[str, Decimal]:
 
 def worker_quality(dataset: Dataset, limit: int = 200) -> list[dict]:
     """Per worker on this dataset: assignments, flagged share, gold accuracy, selection rate."""
-    scope = Q(assignments__hit__batch__dataset=dataset, assignments__status__in=COUNTED)
+    scope = Q(assignments__hit__batch__dataset=dataset, assignments__status__in=COUNTED_STATUSES)
     workers = (
         Worker.objects.filter(scope)
         .annotate(

@@ -19,7 +19,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 
 from annotation.models import CandidateLabel, ContainsJudgment, Dataset, Image, LabelClass
-from tasks.models import Assignment, Batch, GoldLabel, Hit, HitItem, Provider, TaskKind
+from tasks.models import Batch, GoldLabel, Hit, HitItem, Provider, TaskKind
+from tasks.quality import counted
 
 BULK_SIZE = 5000
 # MTurk's commission: 20% of the reward, 40% for HITs with 10 or more assignments.
@@ -28,7 +29,6 @@ MTURK_FEE_LARGE = Decimal("0.40")
 MTURK_LARGE_HIT_ASSIGNMENTS = 10
 # A known positive from earlier work: the original label, selected by a majority of at least this many.
 GOLD_POSITIVE_MIN_SHOWN = 3
-COUNTED_STATUSES = (Assignment.Status.SUBMITTED, Assignment.Status.APPROVED)
 
 
 class BuildError(Exception):
@@ -133,8 +133,7 @@ def _known_positive_images(dataset: Dataset) -> dict[int, set[int]]:
     """label id → images of that original label that a majority of accepted workers selected, or marked +."""
     counts = (
         ContainsJudgment.objects.filter(
-            image__dataset=dataset, label_id=F("image__original_label_id"),
-            assignment__status__in=COUNTED_STATUSES, assignment__flagged=False,
+            counted("assignment__"), image__dataset=dataset, label_id=F("image__original_label_id")
         )
         .values("image_id", "label_id")
         .annotate(shown=Count("id"), chosen=Count("id", filter=Q(selected=True)))

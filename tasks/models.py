@@ -130,12 +130,24 @@ class Assignment(models.Model):
         REJECTED = "rejected"
         ABANDONED = "abandoned"
 
+    class Confirmation(models.TextChoices):
+        """Whether the platform vouches for this assignment: only confirmed work counts in aggregates."""
+
+        UNCONFIRMED = "unconfirmed", "Not yet confirmed by the platform"
+        CONFIRMED = "confirmed", "Confirmed by the platform"
+        DISCARDED = "discarded", "Unknown to the platform: kept, never counted"
+
     hit = models.ForeignKey(Hit, on_delete=models.CASCADE, related_name="assignments")
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="assignments")
     provider_assignment_id = models.CharField(max_length=128, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACCEPTED)
     gold_accuracy = models.FloatField(null=True, blank=True)
     flagged = models.BooleanField(default=False, help_text="Failed quality control: excluded from aggregates")
+    confirmation = models.CharField(
+        max_length=12, choices=Confirmation.choices, default=Confirmation.CONFIRMED,
+        help_text="Only assignments the platform confirmed count in aggregates",
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
     bonus_paid = models.DecimalField(max_digits=8, decimal_places=2, default=0)
     accepted_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)

@@ -12,6 +12,18 @@ from tasks.models import Assignment, HitItem, Worker
 COUNTED_STATUSES = (Assignment.Status.SUBMITTED, Assignment.Status.APPROVED)
 
 
+def counted(prefix: str = "") -> Q:
+    """The assignments whose answers count: submitted or approved, confirmed by the platform, not flagged.
+
+    `prefix` reaches the assignment from another model, e.g. ``counted("assignment__")`` on judgments.
+    """
+    return Q(**{
+        f"{prefix}status__in": COUNTED_STATUSES,
+        f"{prefix}confirmation": Assignment.Confirmation.CONFIRMED,
+        f"{prefix}flagged": False,
+    })
+
+
 def gold_accuracy(roles: Mapping[int, str], selected: Iterable[int]) -> float | None:
     """Share of gold tiles answered right: positives selected, negatives left alone. None without gold."""
     chosen = set(selected)
@@ -66,10 +78,7 @@ def majority_agreement(worker: Worker) -> float | None:
     if not mine:
         return None
     others = (
-        ContainsJudgment.objects.filter(
-            image_id__in={image for image, _ in mine},
-            assignment__status__in=COUNTED_STATUSES, assignment__flagged=False,
-        )
+        ContainsJudgment.objects.filter(counted("assignment__"), image_id__in={image for image, _ in mine})
         .exclude(assignment__worker=worker)
         .values("image_id", "label_id")
         .annotate(shown=Count("id"), chosen=Count("id", filter=Q(selected=True)))

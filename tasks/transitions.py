@@ -104,3 +104,26 @@ def transition_hit(hit: Hit, to_status: str, **fields) -> bool:
     for field, value in fields.items():
         setattr(hit, field, value)
     return True
+
+
+def settle_confirmation(assignment: Assignment, to: str, note: str = "") -> bool:
+    """Record the platform's word on an unconfirmed assignment (confirmed, or discarded); True if this call did it.
+
+    Only an UNCONFIRMED assignment moves, once: a repeat or a racing sync changes nothing.
+    """
+    Confirmation = Assignment.Confirmation
+    if to not in (Confirmation.CONFIRMED, Confirmation.DISCARDED):
+        raise InvalidTransition(f"assignment {assignment.pk}: cannot settle its confirmation as {to!r}")
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Assignment.objects.filter(pk=assignment.pk, confirmation=Confirmation.UNCONFIRMED).update(
+            confirmation=to, confirmed_at=now
+        )
+        if updated:
+            AssignmentTransition.objects.create(
+                assignment=assignment, from_status=assignment.status, to_status=assignment.status,
+                note=note or f"platform: {to}",
+            )
+    if updated:
+        assignment.confirmation, assignment.confirmed_at = to, now
+    return bool(updated)

@@ -1,6 +1,8 @@
 import pytest
 from django.db import transaction
 
+from tests.requirements import require_postgres
+from tests.security.live import LiveSite
 from tests.security.world import World, build_world
 
 
@@ -10,3 +12,16 @@ def world(django_db_setup, django_db_blocker) -> World:
     with django_db_blocker.unblock(), transaction.atomic():
         yield build_world()
         transaction.set_rollback(True)
+
+
+@pytest.fixture(scope="session")
+def live_site(tmp_path_factory) -> LiveSite:
+    """One deployment-like server for the whole session (PostgreSQL is required: CI=true fails without it).
+
+    Tests share it, so each one makes its own dataset, batch and workers with names of its own.
+    """
+    require_postgres()
+    site = LiveSite(tmp_path_factory.mktemp("live-site"))
+    site.start()
+    yield site
+    site.stop()
