@@ -171,11 +171,21 @@ MTURK_ENDPOINT_URL = env_str("MTURK_ENDPOINT_URL", "http://127.0.0.1:8765")
 MTURK_AWS_PROFILE = env_str("MTURK_AWS_PROFILE", "")
 MTURK_MAX_ATTEMPTS = env_int("MTURK_MAX_ATTEMPTS", 8)
 MTURK_SIMULATOR_STATE = Path(env_str("MTURK_SIMULATOR_STATE", str(VAR_DIR / "mturk-simulator.json")))
+# The access key id the simulator's requester API accepts (SigV4 Credential) and the simulator target signs
+# with. Not a secret: the simulator only checks that requests come from a client configured for it.
+MTURK_SIMULATOR_ACCESS_KEY_ID = env_str("MTURK_SIMULATOR_ACCESS_KEY_ID", "simulator")
 RELABEL_SYNC_INTERVAL_SECONDS = env_int("RELABEL_SYNC_INTERVAL_SECONDS", 300)
 # The most one bonus may pay (US$): a guard against typing 50 for 0.50, in the admin and `pay_bonus`.
 RELABEL_MAX_BONUS = env_decimal("RELABEL_MAX_BONUS", "5.00")
 if RELABEL_MAX_BONUS <= 0:
     raise ImproperlyConfigured(f"RELABEL_MAX_BONUS={RELABEL_MAX_BONUS} must be positive")
+# The most all the bonuses of one assignment may pay together (US$), whatever their reasons.
+RELABEL_MAX_BONUS_PER_ASSIGNMENT = env_decimal("RELABEL_MAX_BONUS_PER_ASSIGNMENT", "10.00")
+if RELABEL_MAX_BONUS_PER_ASSIGNMENT < RELABEL_MAX_BONUS:
+    raise ImproperlyConfigured(
+        f"RELABEL_MAX_BONUS_PER_ASSIGNMENT={RELABEL_MAX_BONUS_PER_ASSIGNMENT} is below "
+        f"RELABEL_MAX_BONUS={RELABEL_MAX_BONUS}: raise it to at least the per-payment cap"
+    )
 
 # Models (models_zoo): device "auto" picks CUDA when present.
 RELABEL_INFERENCE_DEVICE = env_str("RELABEL_INFERENCE_DEVICE", "auto")

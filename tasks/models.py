@@ -91,6 +91,11 @@ class Hit(models.Model):
         help_text="Provider HIT ids of every round when a HIT is split into rounds (first = provider_hit_id)",
     )
     claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a publisher claimed this HIT")
+    publish_started_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When publishing was first tried: past the platform's idempotency window, a retry looks the "
+                  "rounds up on the platform before creating them",
+    )
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -148,6 +153,13 @@ class Assignment(models.Model):
         help_text="Only assignments the platform confirmed count in aggregates",
     )
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    answer_missing = models.BooleanField(
+        default=False,
+        help_text="Submitted on the platform with no answer stored here: never reviewed automatically",
+    )
+    provider_round = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Which round of the HIT (index in provider_round_ids) this work came from",
+    )
     bonus_paid = models.DecimalField(max_digits=8, decimal_places=2, default=0)
     accepted_at = models.DateTimeField(auto_now_add=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -209,6 +221,9 @@ class Bonus(models.Model):
     token = models.CharField(max_length=64, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
+    attempted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a process last claimed this bonus to send it (claim before paying)",
+    )
     paid_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

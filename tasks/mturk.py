@@ -1,10 +1,12 @@
 """Every boto3 call to the MTurk requester API, as small typed functions taking an injected client.
 
 Credentials come only from boto3's own chain (environment, AWS profile, instance role) and are
-never passed, stored or logged here; the simulator target uses dummy credentials because it
-accepts any signature. Throttling is retried by botocore's adaptive retry mode.
+never passed, stored or logged here; the simulator target signs with MTURK_SIMULATOR_ACCESS_KEY_ID,
+the only key id the simulator answers. Throttling is retried by botocore's adaptive retry mode.
+Errors are told apart by MTurk's TurkErrorCode, never by the wording of their message.
 """
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,14 +34,27 @@ EXTERNAL_QUESTION_NS = (
 QUAL_APPROVAL_RATE = "000000000000000000L0"
 QUAL_APPROVED_HITS = "00000000000000000040"
 QUAL_LOCALE = "00000000000000000071"
+QUAL_MASTERS = {"sandbox": "2ARFPLSP75KLA8M8DH1HTEQVJT3SY6", "production": "2F1QJWKUDD8XADTFD2Q0G6UTO95ALH",
+                "simulator": "2ARFPLSP75KLA8M8DH1HTEQVJT3SY6"}
+# Comparators that test whether a worker has a qualification at all: MTurk takes no values with them.
+VALUELESS_COMPARATORS = ("Exists", "DoesNotExist")
+HIT_ALREADY_EXISTS = "AWS.MechanicalTurk.HitAlreadyExists"
 PAGE_SIZE = 100
-_DUPLICATE_MARKERS = ("already been processed", "already exists")
 
 MTurkClient = Any  # botocore's generated client class has no importable type
 
 
 class MTurkError(Exception):
-    """An MTurk call failed; the message names the operation and MTurk's own error."""
+    """An MTurk call failed; the message names the operation and MTurk's own error.
+
+    `code` is the AWS error (RequestError, ServiceFault, ThrottlingException...), `turk_error_code`
+    MTurk's finer TurkErrorCode when it sent one (e.g. AWS.MechanicalTurk.HitAlreadyExists).
+    """
+
+    def __init__(self, message: str, code: str = "", turk_error_code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.turk_error_code = turk_error_code
 
 
 @dataclass(frozen=True)
@@ -63,7 +78,8 @@ def make_client(target: str) -> MTurkClient:
     if target == "simulator":
         return boto3.client(
             "mturk", region_name="us-east-1", endpoint_url=settings.MTURK_ENDPOINT_URL, config=config,
-            aws_access_key_id="simulator", aws_secret_access_key="simulator",  # noqa: S106 (not a secret)
+            aws_access_key_id=settings.MTURK_SIMULATOR_ACCESS_KEY_ID,
+            aws_secret_access_key="simulator",  # noqa: S106 (the simulator checks the key id only)
         )
     if target not in ENDPOINTS:
         raise MTurkError(f"unknown MTurk target {target!r}: use sandbox, production or simulator")
@@ -76,16 +92,19 @@ def _call(client: MTurkClient, operation: str, **params: Any) -> dict:
         return getattr(client, operation)(**params)
     except ClientError as exc:
         error = exc.response.get("Error", {})
+        code, turk_code = error.get("Code", ""), exc.response.get("TurkErrorCode", "")
         raise MTurkError(
-            f"MTurk {exc.operation_name} failed: {error.get('Code', '?')}: {error.get('Message', '')}"
+            f"MTurk {exc.operation_name} failed: {code or '?'}{f' ({turk_code})' if turk_code else ''}: "
+            f"{error.get('Message', '')}",
+            code, turk_code,
         ) from exc
     except BotoCoreError as exc:
         raise MTurkError(f"MTurk {operation} failed: {exc}") from exc
 
 
-def is_duplicate(exc: MTurkError) -> bool:
-    """True for the error MTurk returns when a UniqueRequestToken was already used (the call had succeeded)."""
-    return any(marker in str(exc).lower() for marker in _DUPLICATE_MARKERS)
+def is_hit_duplicate(exc: MTurkError) -> bool:
+    """True when CreateHIT was refused because its UniqueRequestToken already made a HIT (in the last 24 h)."""
+    return exc.turk_error_code == HIT_ALREADY_EXISTS
 
 
 def money(amount: Decimal) -> str:
@@ -132,7 +151,7 @@ def create_hit(
             UniqueRequestToken=token,
         )
     except MTurkError as exc:
-        if not is_duplicate(exc):
+        if not is_hit_duplicate(exc):
             raise
         existing = find_hit_by_annotation(client, annotation)
         if existing is None:
@@ -177,10 +196,15 @@ def iter_assignments(client: MTurkClient, hit_id: str) -> Iterator[dict]:
         params["NextToken"] = page["NextToken"]
 
 
-def approve_assignment(client: MTurkClient, assignment_id: str, feedback: str = "") -> None:
+def approve_assignment(
+    client: MTurkClient, assignment_id: str, feedback: str = "", override_rejection: bool = False
+) -> None:
+    """ApproveAssignment; `override_rejection` approves work that was rejected (OverrideRejection)."""
     params: dict[str, Any] = {"AssignmentId": assignment_id}
     if feedback:
         params["RequesterFeedback"] = feedback
+    if override_rejection:
+        params["OverrideRejection"] = True
     _call(client, "approve_assignment", **params)
 
 
@@ -191,15 +215,23 @@ def reject_assignment(client: MTurkClient, assignment_id: str, feedback: str) ->
 def send_bonus(
     client: MTurkClient, *, worker_id: str, assignment_id: str, amount: Decimal, reason: str, token: str
 ) -> None:
-    """SendBonus; a repeated token means MTurk already paid it, which counts as success."""
-    try:
-        _call(
-            client, "send_bonus", WorkerId=worker_id, AssignmentId=assignment_id, BonusAmount=money(amount),
-            Reason=reason, UniqueRequestToken=token,
-        )
-    except MTurkError as exc:
-        if not is_duplicate(exc):
-            raise
+    """SendBonus. Any refusal raises, a repeated token too: the caller asks ListBonusPayments what was paid."""
+    _call(
+        client, "send_bonus", WorkerId=worker_id, AssignmentId=assignment_id, BonusAmount=money(amount),
+        Reason=reason, UniqueRequestToken=token,
+    )
+
+
+def list_bonus_payments(client: MTurkClient, assignment_id: str) -> list[dict]:
+    """Every bonus MTurk paid for one assignment (WorkerId, BonusAmount, Reason, GrantTime), all pages."""
+    params: dict[str, Any] = {"AssignmentId": assignment_id, "MaxResults": PAGE_SIZE}
+    payments: list[dict] = []
+    while True:
+        page = _call(client, "list_bonus_payments", **params)
+        payments += page.get("BonusPayments", [])
+        if not page.get("NextToken") or not page.get("BonusPayments"):
+            return payments
+        params["NextToken"] = page["NextToken"]
 
 
 def block_worker(client: MTurkClient, worker_id: str, reason: str) -> None:
@@ -214,5 +246,20 @@ def unblock_worker(client: MTurkClient, worker_id: str, reason: str = "") -> Non
 
 
 def expire_hit(client: MTurkClient, hit_id: str) -> None:
-    """UpdateExpirationForHIT to a time in the past: MTurk expires the HIT at once."""
-    _call(client, "update_expiration_for_hit", HITId=hit_id, ExpireAt=datetime(2015, 1, 1, tzinfo=UTC))
+    """UpdateExpirationForHIT to a time in the past: MTurk expires the HIT at once.
+
+    MTurk refuses to expire an expired HIT; a repeat after an expiry that succeeded (its answer lost, or
+    a re-run) is success: the HIT's own expiration, read back, decides.
+    """
+    try:
+        _call(client, "update_expiration_for_hit", HITId=hit_id, ExpireAt=datetime(2015, 1, 1, tzinfo=UTC))
+    except MTurkError as exc:
+        if exc.code != "RequestError" or not is_expired(get_hit(client, hit_id)):
+            raise
+
+
+def is_expired(hit: dict) -> bool:
+    expiration = hit.get("Expiration")
+    if isinstance(expiration, datetime):
+        return expiration <= datetime.now(UTC)
+    return expiration is not None and float(expiration) <= time.time()

@@ -1,12 +1,13 @@
 """Publishing, syncing and paying crowd work: the operations commands, tasks and the admin call."""
 
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from tasks.models import Assignment, Batch, Bonus, Hit, Provider
 from tasks.mturk import MTurkError
@@ -14,6 +15,7 @@ from tasks.pricing import SAFE_ROUND_SIZE, fee, fee_rate
 from tasks.providers import MTURK_TARGETS, CrowdProvider, ProviderError, SyncReport, get_provider
 from tasks.providers.base import bonus_token
 from tasks.providers.mturk import round_sizes
+from tasks.transitions import TransitionError
 
 log = logging.getLogger(__name__)
 REVIEWED = (Assignment.Status.APPROVED, Assignment.Status.REJECTED)
@@ -21,6 +23,10 @@ SYNCED_STATUSES = (Batch.Status.PUBLISHING, Batch.Status.PUBLISHED, Batch.Status
 CENT = Decimal("0.01")
 # Providers that can take a bonus; MTurk pays it, local and link only record it (paid off-site).
 BONUS_TARGETS = (*MTURK_TARGETS, Provider.LOCAL, Provider.LINK)
+DEFAULT_MISSING_FEEDBACK = (
+    "We did not receive your answers for this assignment (the HIT page did not store them), so we cannot "
+    "accept it. We are sorry for the trouble."
+)
 
 
 class PublishError(ProviderError):
@@ -50,6 +56,14 @@ class CostEstimate:
 class PublishReport:
     created: int
     skipped: int
+
+
+@dataclass
+class ReviewReport:
+    """What a decision by hand did: the provider assignment ids done, and each failure."""
+
+    done: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -147,19 +161,54 @@ def batches_to_sync() -> list[int]:
 
 
 def spent_cost(batch: Batch) -> SpentCost:
-    """What the batch has actually cost: approved rewards, paid bonuses and MTurk's fees on both."""
+    """What the platform has charged for the batch: approved rewards, paid bonuses and its fees on both.
+
+    Every approved assignment counts, work with no stored answer too (the platform paid it). On MTurk
+    the reward's fee follows the round the assignment came from (10+ assignments: 40 %, else 20 %),
+    plus the Masters fee when the batch required Masters; a bonus's fee is 20 %.
+    """
     batch = Batch.objects.get(pk=batch.pk)
-    approved = Assignment.objects.filter(hit__batch=batch, status=Assignment.Status.APPROVED).count()
+    approved = Assignment.objects.filter(hit__batch=batch, status=Assignment.Status.APPROVED)
+    rounds = Counter(approved.values_list("provider_round", flat=True))
     bonuses = list(Bonus.objects.filter(assignment__hit__batch=batch, status=Bonus.Status.PAID)
                    .values_list("amount", flat=True))
-    size = round_sizes(batch.assignments_per_hit, rounds_of(batch))[0]
-    charges_fees = batch.provider in (Provider.MTURK_SANDBOX, Provider.MTURK, Provider.SIMULATOR)
+    n_approved = sum(rounds.values())
     fees = Decimal("0.00")
-    if charges_fees:
-        fees = fee(batch.reward, size) * approved + sum((fee(b) for b in bonuses), Decimal("0.00"))
+    if batch.provider in MTURK_TARGETS:
+        sizes = round_sizes(batch.assignments_per_hit, rounds_of(batch))
+        masters = bool((batch.options or {}).get("masters"))
+        for index, count in rounds.items():
+            size = sizes[index] if index is not None and index < len(sizes) else sizes[0]
+            fees += fee(batch.reward, size, masters) * count
+        fees += sum((fee(amount) for amount in bonuses), Decimal("0.00"))
     return SpentCost(
-        approved=approved, rewards=batch.reward * approved, bonuses=sum(bonuses, Decimal("0.00")), fees=fees,
+        approved=n_approved, rewards=batch.reward * n_approved, bonuses=sum(bonuses, Decimal("0.00")), fees=fees,
     )
+
+
+def missing_answers(batch: Batch) -> QuerySet[Assignment]:
+    """Work the platform says was submitted but whose answer was never stored, still awaiting a decision."""
+    return Assignment.objects.filter(hit__batch=batch, answer_missing=True, status=Assignment.Status.SUBMITTED)
+
+
+def review_missing(batch: Batch, approve: bool, feedback: str = "") -> ReviewReport:
+    """The researcher's decision on every submission of the batch that has no stored answer.
+
+    Approving pays the work; rejecting tells the worker `feedback` (by default, that the answers never came).
+    """
+    provider = get_provider(batch.provider)
+    report = ReviewReport()
+    for assignment in missing_answers(batch).select_related("worker").order_by("pk"):
+        try:
+            if approve:
+                provider.approve(assignment, feedback)
+            else:
+                provider.reject(assignment, feedback.strip() or DEFAULT_MISSING_FEEDBACK)
+        except (ProviderError, MTurkError, TransitionError) as exc:
+            report.errors.append(f"{assignment.provider_assignment_id}: {exc}")
+            continue
+        report.done.append(assignment.provider_assignment_id)
+    return report
 
 
 def fee_note(estimate: CostEstimate) -> str:
@@ -183,6 +232,7 @@ class BonusReport:
     paid: list[Bonus] = field(default_factory=list)
     already_paid: list[Bonus] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    in_flight: list[Bonus] = field(default_factory=list)  # claimed by another process in the last 15 minutes
 
     @property
     def total(self) -> Decimal:
@@ -246,5 +296,8 @@ def pay_bonuses(assignments: Iterable[Assignment], amount: Decimal | str, reason
         except (ProviderError, MTurkError) as exc:
             report.refused.append(f"assignment {assignment.pk}: {exc}")
             continue
-        (report.already_paid if paid_before else report.paid).append(bonus)
+        if bonus.status != Bonus.Status.PAID:
+            report.in_flight.append(bonus)
+        else:
+            (report.already_paid if paid_before else report.paid).append(bonus)
     return report

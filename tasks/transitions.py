@@ -18,7 +18,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     AssignmentStatus.ACCEPTED: frozenset({AssignmentStatus.SUBMITTED, AssignmentStatus.ABANDONED}),
     AssignmentStatus.SUBMITTED: frozenset({AssignmentStatus.APPROVED, AssignmentStatus.REJECTED}),
     AssignmentStatus.APPROVED: frozenset(),
-    AssignmentStatus.REJECTED: frozenset(),
+    # A rejection can be overridden (the researcher approves after all, here or on the platform).
+    AssignmentStatus.REJECTED: frozenset({AssignmentStatus.APPROVED}),
     AssignmentStatus.ABANDONED: frozenset(),
 }
 

@@ -37,6 +37,11 @@ def accept(sim_url: str, hit_id: str, worker_id: str) -> dict:
     return json.loads(body)
 
 
+def submit(sim_url: str, assignment_id: str) -> tuple[int, str]:
+    """Post the HIT page's externalSubmit form as a worker's browser does (assignmentId and a summary field)."""
+    return post_form(f"{sim_url}/mturk/externalSubmit", {"assignmentId": assignment_id, "summary": "2 answers"})
+
+
 def make_batch(hits: int = 2, assignments: int = 3, reward: str = "0.10", **fields):
     """A CONTAINS batch in draft with `hits` HITs of two images each (one gold positive)."""
     label = LabelClassFactory()

@@ -1,6 +1,7 @@
 """Amazon Mechanical Turk (sandbox, production) and the offline simulator, through tasks.mturk."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -49,12 +50,13 @@ class PublishOptions:
             auto_approval_delay=int(options.get("auto_approval_delay_seconds", 3 * 24 * 3600)),
             frame_height=int(options.get("frame_height", 0)),
             rounds_of=int(rounds_of) if rounds_of else None,
-            qualifications=qualification_requirements(options),
+            qualifications=qualification_requirements(options, batch.provider),
         )
 
 
-def qualification_requirements(options: dict) -> list[dict]:
-    """MTurk QualificationRequirements from the batch options (approval rate, approved HITs, locale, custom)."""
+def qualification_requirements(options: dict, target: str = "production") -> list[dict]:
+    """MTurk QualificationRequirements from the batch options (approval rate, approved HITs, locale, Masters,
+    custom); `target` picks the Masters qualification of the sandbox or of production."""
     requirements = []
     if options.get("min_approval_rate", 95) is not None:
         requirements.append(_integer_requirement(mturk.QUAL_APPROVAL_RATE, options.get("min_approval_rate", 95)))
@@ -68,15 +70,27 @@ def qualification_requirements(options: dict) -> list[dict]:
             "LocaleValues": [{"Country": country} for country in locales],
             "ActionsGuarded": "DiscoverPreviewAndAccept",
         })
+    if options.get("masters"):
+        requirements.append(_exists_requirement(mturk.QUAL_MASTERS.get(target, mturk.QUAL_MASTERS["production"])))
     custom = options.get("custom_qualification")
     if custom:
-        requirements.append({
-            "QualificationTypeId": custom["id"],
-            "Comparator": custom.get("comparator", "GreaterThanOrEqualTo"),
-            "IntegerValues": [int(custom.get("value", 1))],
-            "ActionsGuarded": "DiscoverPreviewAndAccept",
-        })
+        requirements.append(_custom_requirement(custom))
     return requirements
+
+
+def _exists_requirement(type_id: str) -> dict:
+    return {"QualificationTypeId": type_id, "Comparator": "Exists", "ActionsGuarded": "DiscoverPreviewAndAccept"}
+
+
+def _custom_requirement(custom: dict) -> dict:
+    """A requirement on the researcher's own qualification; Exists / DoesNotExist take no IntegerValues."""
+    comparator = custom.get("comparator", "GreaterThanOrEqualTo")
+    requirement = {
+        "QualificationTypeId": custom["id"], "Comparator": comparator, "ActionsGuarded": "DiscoverPreviewAndAccept",
+    }
+    if comparator not in mturk.VALUELESS_COMPARATORS:
+        requirement["IntegerValues"] = [int(custom.get("value", 1))]
+    return requirement
 
 
 def _integer_requirement(type_id: str, value: int) -> dict:
@@ -102,6 +116,8 @@ def hit_page_url(hit: Hit) -> str:
 
 class MTurkProvider(CrowdProvider):
     """MTurk through boto3; `target` picks the endpoint: sandbox, production or simulator."""
+
+    idempotency_window = timedelta(hours=24)  # MTurk forgets a UniqueRequestToken after 24 hours
 
     def __init__(self, target: str = "sandbox", client: mturk.MTurkClient | None = None) -> None:
         if target not in ("sandbox", "production", "simulator"):
@@ -141,74 +157,98 @@ class MTurkProvider(CrowdProvider):
             self._hit_types[batch.pk] = mturk.create_hit_type(self.client, spec)
         return self._hit_types[batch.pk]
 
-    def _push_publish(self, hit: Hit) -> list[str]:
+    def round_count(self, hit: Hit) -> int:
+        options = PublishOptions.from_batch(hit.batch)
+        return len(round_sizes(hit.batch.assignments_per_hit, options.rounds_of))
+
+    def _push_round(self, hit: Hit, index: int) -> str:
         self.check_base_url()
         batch = hit.batch
         options = PublishOptions.from_batch(batch)
         hit_type_id = self.hit_type_id(batch)
         Hit.objects.filter(pk=hit.pk).update(provider_hit_type_id=hit_type_id)
-        question = mturk.external_question(hit_page_url(hit), options.frame_height)
-        ids = []
-        for index, size in enumerate(round_sizes(batch.assignments_per_hit, options.rounds_of)):
-            token = hit_token(hit, index)
-            ids.append(mturk.create_hit(
-                self.client, hit_type_id=hit_type_id, question=question, max_assignments=size,
-                lifetime=options.lifetime, token=token, annotation=token,
-            ))
-            # Stored at once: the token only protects against duplicates for 24 hours.
-            Hit.objects.filter(pk=hit.pk).update(provider_hit_id=ids[0], provider_round_ids=ids)
-        return ids
+        token = hit_token(hit, index)
+        return mturk.create_hit(
+            self.client, hit_type_id=hit_type_id, question=mturk.external_question(hit_page_url(hit),
+                                                                                     options.frame_height),
+            max_assignments=round_sizes(batch.assignments_per_hit, options.rounds_of)[index],
+            lifetime=options.lifetime, token=token, annotation=token,
+        )
+
+    def _find_round(self, hit: Hit, index: int) -> str | None:
+        """The round's HIT on MTurk, found by our RequesterAnnotation (the round's token)."""
+        return mturk.find_hit_by_annotation(self.client, hit_token(hit, index))
 
     def sync(self, batch: Batch) -> SyncReport:
         report = SyncReport()
-        hits = batch.hits.exclude(provider_hit_id="").order_by("pk")
+        hits = batch.hits.exclude(provider_hit_id="").select_related("batch").order_by("pk")
         for hit in hits:
-            for provider_hit_id in hit.provider_round_ids or [hit.provider_hit_id]:
+            for index, provider_hit_id in enumerate(hit.provider_round_ids or [hit.provider_hit_id]):
                 for remote in mturk.iter_assignments(self.client, provider_hit_id):
-                    self._sync_one(remote, report)
+                    self._sync_one(hit, index, remote, report)
         return report
 
-    def _sync_one(self, remote: dict, report: SyncReport) -> None:
+    def _sync_one(self, hit: Hit, index: int, remote: dict, report: SyncReport) -> None:
         remote_id, remote_status = remote["AssignmentId"], remote["AssignmentStatus"]
-        local = Assignment.objects.filter(provider_assignment_id=remote_id).select_related("worker").first()
-        if local is None or local.status == AssignmentStatus.ACCEPTED:
-            if remote_status == "Submitted":
-                report.missing_answer.append(remote_id)
-            else:
-                report.unchanged += 1
-            return
         try:
+            local = Assignment.objects.filter(provider_assignment_id=remote_id).select_related("worker").first()
+            if local is None or local.status == AssignmentStatus.ACCEPTED:
+                local = self.flag_missing_answer(hit, remote["WorkerId"], remote_id, index)
+            self.confirm(local)
+            if local.provider_round is None:
+                Assignment.objects.filter(pk=local.pk).update(provider_round=index)
+            self.check_worker(local, remote["WorkerId"])
             self._reconcile(local, remote_status, remote, report)
         except (TransitionError, ProviderError, mturk.MTurkError) as exc:
             report.errors.append(f"{remote_id}: {exc}")
 
     def _reconcile(self, local: Assignment, remote_status: str, remote: dict, report: SyncReport) -> None:
         if remote_status == "Submitted":
-            if local.status == AssignmentStatus.SUBMITTED:
-                status = self.review(local)
-                report.approved += status == AssignmentStatus.APPROVED
-                report.rejected += status == AssignmentStatus.REJECTED
-            elif local.status == AssignmentStatus.APPROVED:  # an earlier approve call did not get through
-                self._push_approve(local, "")
-                report.approved += 1
-            elif local.status == AssignmentStatus.REJECTED:
-                self._push_reject(local, local.transitions.last().note)
-                report.rejected += 1
+            self._reconcile_submitted(local, report)
             return
         wanted = AssignmentStatus.APPROVED if remote_status == "Approved" else AssignmentStatus.REJECTED
+        note = f"{remote_status.lower()} on MTurk {remote.get('RequesterFeedback', '')}".strip()
         if local.status == wanted:
             report.unchanged += 1
+        elif wanted == AssignmentStatus.APPROVED:  # auto-approved, or approved by the researcher on MTurk
+            self.follow_platform_approval(local, note)
+            report.updated_from_provider += 1
         elif local.status == AssignmentStatus.SUBMITTED:
-            transition(local, wanted, note=f"{remote_status.lower()} on MTurk {remote.get('RequesterFeedback', '')}")
+            transition(local, wanted, note=note)
             report.updated_from_provider += 1
         else:
             report.errors.append(f"{local.provider_assignment_id}: ours is {local.status}, MTurk says {remote_status}")
+
+    def _reconcile_submitted(self, local: Assignment, report: SyncReport) -> None:
+        if local.answer_missing and local.status == AssignmentStatus.SUBMITTED:
+            report.missing_answer.append(local.provider_assignment_id)
+        elif local.status == AssignmentStatus.SUBMITTED:
+            status = self.review(local)
+            report.approved += status == AssignmentStatus.APPROVED
+            report.rejected += status == AssignmentStatus.REJECTED
+        elif local.status == AssignmentStatus.APPROVED:  # an earlier approve call did not get through
+            self._push_approve(local, "")
+            report.approved += 1
+        elif local.status == AssignmentStatus.REJECTED:
+            self._push_reject(local, local.transitions.last().note)
+            report.rejected += 1
 
     def _push_approve(self, assignment: Assignment, feedback: str) -> None:
         mturk.approve_assignment(self.client, assignment.provider_assignment_id, feedback)
 
     def _push_reject(self, assignment: Assignment, feedback: str) -> None:
         mturk.reject_assignment(self.client, assignment.provider_assignment_id, feedback)
+
+    def _push_override_rejection(self, assignment: Assignment, feedback: str) -> None:
+        mturk.approve_assignment(self.client, assignment.provider_assignment_id, feedback, override_rejection=True)
+
+    def _paid_on_platform(self, bonus: Bonus) -> bool:
+        """ListBonusPayments for the assignment: is there a payment with this amount and reason?"""
+        payments = mturk.list_bonus_payments(self.client, bonus.assignment.provider_assignment_id)
+        return any(
+            Decimal(payment["BonusAmount"]) == bonus.amount and payment.get("Reason") == bonus.reason
+            for payment in payments
+        )
 
     def _push_bonus(self, bonus: Bonus) -> None:
         assignment = bonus.assignment

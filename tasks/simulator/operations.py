@@ -2,7 +2,11 @@
 
 Sandbox semantics: a starting balance, HITs that are Assignable until full or expired,
 assignments Submitted → Approved/Rejected (auto-approved after the delay), fees charged on
-approval and on bonuses, UniqueRequestToken honoured for CreateHIT and SendBonus.
+approval and on bonuses, UniqueRequestToken honoured for CreateHIT and SendBonus for 24 hours.
+
+Time is the state's own clock (`now()`: the wall clock plus `clock_offset`), so a test can move it
+past a token's 24 hours or an auto-approval delay. `faults` in the state make the next calls of an
+operation fail as MTurk's do (see `take_fault`).
 """
 
 import secrets
@@ -12,11 +16,21 @@ from decimal import Decimal
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
+from tasks.mturk import QUAL_MASTERS
 from tasks.pricing import fee
 from tasks.simulator.validation import RequestError, check_question, parse_money
 
 _ID_ALPHABET = string.ascii_uppercase + string.digits
-_TOKEN_USED = 'The idempotency token "{}" has already been processed.'  # noqa: S105 (a message)
+_TOKEN_USED = 'The idempotency token "{}" has already been processed (result: {}).'  # noqa: S105 (a message)
+TOKEN_WINDOW_SECONDS = 24 * 3600  # MTurk remembers a UniqueRequestToken for 24 hours
+HIT_ALREADY_EXISTS = "AWS.MechanicalTurk.HitAlreadyExists"  # the code MTurk's API reference names
+# The simulator's own codes, in MTurk's style, where the reference names none.
+BONUS_ALREADY_PAID = "AWS.MechanicalTurk.BonusAlreadyPaid"
+INVALID_STATE = "AWS.MechanicalTurk.InvalidAssignmentState"
+DOES_NOT_EXIST = "AWS.MechanicalTurk.DoesNotExist"
+HIT_EXPIRED = "AWS.MechanicalTurk.HITAlreadyExpired"
+INSUFFICIENT_FUNDS = "AWS.MechanicalTurk.InsufficientFunds"
+FAULT_KINDS = ("throttle", "service_fault", "lost_reply")
 # Listed HITs and assignments are read from these operations; internal keys never leave the server.
 _HIT_FIELDS = (
     "HITId", "HITTypeId", "HITGroupId", "CreationTime", "Title", "Description", "Question", "Keywords",
@@ -33,32 +47,61 @@ def new_id(length: int = 30) -> str:
     return "3" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length - 1))
 
 
+def now(state: dict) -> float:
+    """The simulator's clock: the wall clock moved by the state's `clock_offset` (seconds)."""
+    return time.time() + float(state.get("clock_offset", 0))
+
+
+def advance_clock(state: dict, seconds: float) -> None:
+    state["clock_offset"] = float(state.get("clock_offset", 0)) + seconds
+
+
+def inject_fault(state: dict, operation: str, kind: str, times: int = 1) -> None:
+    """Make the next `times` calls of `operation` fail: throttled, a ServiceFault, or done but unanswered."""
+    if kind not in FAULT_KINDS:
+        raise ValueError(f"fault kind {kind!r}: use one of {', '.join(FAULT_KINDS)}")
+    state.setdefault("faults", []).append({"operation": operation, "kind": kind, "times": times})
+
+
+def take_fault(state: dict, operation: str) -> str | None:
+    """The kind of the first pending fault for `operation` (used up by one), or None."""
+    for fault in state.get("faults", []):
+        if fault["operation"] == operation and fault["times"] > 0:
+            fault["times"] -= 1
+            return fault["kind"]
+    return None
+
+
 def _charge(state: dict, amount: Decimal) -> None:
     balance = Decimal(state["balance"])
     if amount > balance:
-        raise RequestError(f"Insufficient funds: this needs ${amount} and the balance is ${balance}")
+        raise RequestError(
+            f"Insufficient funds: this needs ${amount} and the balance is ${balance}", INSUFFICIENT_FUNDS
+        )
     state["balance"] = str((balance - amount).quantize(Decimal("0.01")))
 
 
 def _use_token(state: dict, token: str | None, operation: str, result: str) -> None:
     if token:
-        state["tokens"][token] = {"operation": operation, "result": result}
+        state["tokens"][token] = {"operation": operation, "result": result, "at": now(state)}
 
 
-def _check_token(state: dict, token: str | None) -> None:
-    if token and token in state["tokens"]:
-        raise RequestError(_TOKEN_USED.format(token))
+def _check_token(state: dict, token: str | None, code: str) -> None:
+    """Refuse a token used in the last 24 hours; an older one is forgotten, as MTurk forgets it."""
+    used = state["tokens"].get(token) if token else None
+    if used and now(state) - used.get("at", 0) < TOKEN_WINDOW_SECONDS:
+        raise RequestError(_TOKEN_USED.format(token, used["result"]), code)
 
 
 # -- housekeeping applied before every request -----------------------------------------------------
-def tick(state: dict, now: float | None = None) -> None:
+def tick(state: dict, at: float | None = None) -> None:
     """Auto-approve overdue submissions and free the slots of accepted assignments past their deadline."""
-    now = time.time() if now is None else now
+    at = now(state) if at is None else at
     for assignment_id, assignment in list(state["assignments"].items()):
         status = assignment["AssignmentStatus"]
-        if status == "Submitted" and assignment["AutoApprovalTime"] <= now:
-            _approve(state, assignment, now, "")
-        elif status == "Accepted" and assignment["Deadline"] <= now:
+        if status == "Submitted" and assignment["AutoApprovalTime"] <= at:
+            _approve(state, assignment, at, "")
+        elif status == "Accepted" and assignment["Deadline"] <= at:
             del state["assignments"][assignment_id]
 
 
@@ -70,35 +113,35 @@ def _counts(state: dict, hit_id: str) -> dict[str, int]:
     return counts
 
 
-def hit_view(state: dict, hit: dict, now: float | None = None) -> dict:
-    now = time.time() if now is None else now
+def hit_view(state: dict, hit: dict) -> dict:
+    at = now(state)
     counts = _counts(state, hit["HITId"])
     taken = sum(counts.values())
     available = max(hit["MaxAssignments"] - taken, 0)
-    if hit["Expiration"] > now and available > 0:
+    if hit["Expiration"] > at and available > 0:
         status = "Assignable"
-    elif hit["Expiration"] > now and counts["Accepted"]:
+    elif hit["Expiration"] > at and counts["Accepted"]:
         status = "Unassignable"
     else:
         status = "Reviewable"
     view = {key: hit[key] for key in _HIT_FIELDS if key in hit}
     return {
         **view, "HITStatus": status, "NumberOfAssignmentsPending": counts["Accepted"],
-        "NumberOfAssignmentsAvailable": available if hit["Expiration"] > now else 0,
+        "NumberOfAssignmentsAvailable": available if hit["Expiration"] > at else 0,
         "NumberOfAssignmentsCompleted": counts["Submitted"] + counts["Approved"] + counts["Rejected"],
     }
 
 
 def _hit(state: dict, hit_id: str) -> dict:
     if hit_id not in state["hits"]:
-        raise RequestError(f"Hit {hit_id} does not exist.")
+        raise RequestError(f"Hit {hit_id} does not exist.", DOES_NOT_EXIST)
     return state["hits"][hit_id]
 
 
 def _assignment(state: dict, assignment_id: str) -> dict:
     assignment = state["assignments"].get(assignment_id)
     if assignment is None or assignment["AssignmentStatus"] == "Accepted":
-        raise RequestError(f"Assignment {assignment_id} does not exist.")
+        raise RequestError(f"Assignment {assignment_id} does not exist.", DOES_NOT_EXIST)
     return assignment
 
 
@@ -135,23 +178,25 @@ def create_hit_type(state: dict, params: dict) -> dict:
 def create_hit_with_hit_type(state: dict, params: dict) -> dict:
     hit_type = state["hit_types"].get(params["HITTypeId"])
     if hit_type is None:
-        raise RequestError(f"Hit type {params['HITTypeId']} does not exist.")
-    _check_token(state, params.get("UniqueRequestToken"))
+        raise RequestError(f"Hit type {params['HITTypeId']} does not exist.", DOES_NOT_EXIST)
+    _check_token(state, params.get("UniqueRequestToken"), HIT_ALREADY_EXISTS)
     max_assignments = params.get("MaxAssignments", 1)
     reward = Decimal(hit_type["Reward"])
     needed = (reward + fee(reward, max_assignments)) * max_assignments
     if needed > Decimal(state["balance"]):
-        raise RequestError(f"Insufficient funds: this HIT may cost ${needed}, the balance is ${state['balance']}")
+        raise RequestError(
+            f"Insufficient funds: this HIT may cost ${needed}, the balance is ${state['balance']}", INSUFFICIENT_FUNDS
+        )
     check_question(params["Question"])
-    now = time.time()
+    created = now(state)
     hit_id = new_id()
     state["hits"][hit_id] = {
         "HITId": hit_id, "HITTypeId": params["HITTypeId"], "HITGroupId": params["HITTypeId"],
-        "CreationTime": now, "Title": hit_type["Title"], "Description": hit_type["Description"],
+        "CreationTime": created, "Title": hit_type["Title"], "Description": hit_type["Description"],
         "Question": params["Question"], "Keywords": hit_type.get("Keywords", ""),
         "MaxAssignments": max_assignments, "Reward": hit_type["Reward"],
         "AutoApprovalDelayInSeconds": hit_type.get("AutoApprovalDelayInSeconds", 2_592_000),
-        "Expiration": now + params["LifetimeInSeconds"],
+        "Expiration": created + params["LifetimeInSeconds"],
         "AssignmentDurationInSeconds": hit_type["AssignmentDurationInSeconds"],
         "RequesterAnnotation": params.get("RequesterAnnotation", ""),
         "QualificationRequirements": hit_type.get("QualificationRequirements", []),
@@ -189,53 +234,73 @@ def get_assignment(state: dict, params: dict) -> dict:
     return {"Assignment": _assignment_view(assignment), "HIT": hit_view(state, state["hits"][assignment["HITId"]])}
 
 
-def _approve(state: dict, assignment: dict, now: float, feedback: str) -> None:
+def _requires_masters(hit: dict) -> bool:
+    masters = set(QUAL_MASTERS.values())
+    return any(q["QualificationTypeId"] in masters for q in hit.get("QualificationRequirements", []))
+
+
+def _approve(state: dict, assignment: dict, at: float, feedback: str) -> None:
     hit = state["hits"][assignment["HITId"]]
     reward = Decimal(hit["Reward"])
-    _charge(state, reward + fee(reward, hit["MaxAssignments"]))
-    assignment.update(AssignmentStatus="Approved", ApprovalTime=now)
+    _charge(state, reward + fee(reward, hit["MaxAssignments"], _requires_masters(hit)))
+    assignment.update(AssignmentStatus="Approved", ApprovalTime=at)
     if feedback:
         assignment["RequesterFeedback"] = feedback
 
 
-def approve_assignment(state: dict, params: dict) -> dict:
-    assignment = _assignment(state, params["AssignmentId"])
-    allowed = ("Submitted", "Rejected") if params.get("OverrideRejection") else ("Submitted",)
+def _require_status(assignment: dict, allowed: tuple[str, ...]) -> None:
     if assignment["AssignmentStatus"] not in allowed:
         raise RequestError(
             f"This operation can be called with a status of: {', '.join(allowed)} "
-            f"(assignment {params['AssignmentId']} is {assignment['AssignmentStatus']})"
+            f"(assignment {assignment['AssignmentId']} is {assignment['AssignmentStatus']})",
+            INVALID_STATE,
         )
-    _approve(state, assignment, time.time(), params.get("RequesterFeedback", ""))
+
+
+def approve_assignment(state: dict, params: dict) -> dict:
+    assignment = _assignment(state, params["AssignmentId"])
+    _require_status(assignment, ("Submitted", "Rejected") if params.get("OverrideRejection") else ("Submitted",))
+    _approve(state, assignment, now(state), params.get("RequesterFeedback", ""))
     return {}
 
 
 def reject_assignment(state: dict, params: dict) -> dict:
     assignment = _assignment(state, params["AssignmentId"])
-    if assignment["AssignmentStatus"] != "Submitted":
-        raise RequestError(
-            f"This operation can be called with a status of: Submitted "
-            f"(assignment {params['AssignmentId']} is {assignment['AssignmentStatus']})"
-        )
+    _require_status(assignment, ("Submitted",))
     assignment.update(
-        AssignmentStatus="Rejected", RejectionTime=time.time(), RequesterFeedback=params["RequesterFeedback"]
+        AssignmentStatus="Rejected", RejectionTime=now(state), RequesterFeedback=params["RequesterFeedback"]
     )
     return {}
 
 
 def send_bonus(state: dict, params: dict) -> dict:
+    """Pay a bonus on submitted or approved work of that worker; a token seen in the last 24 h pays nothing."""
     assignment = _assignment(state, params["AssignmentId"])
     if assignment["WorkerId"] != params["WorkerId"]:
         raise RequestError(f"Assignment {params['AssignmentId']} was not done by worker {params['WorkerId']}")
-    _check_token(state, params.get("UniqueRequestToken"))
+    _require_status(assignment, ("Submitted", "Approved"))
+    _check_token(state, params.get("UniqueRequestToken"), BONUS_ALREADY_PAID)
     amount = parse_money(params["BonusAmount"], "BonusAmount")
     _charge(state, amount + fee(amount))
     state["bonuses"].append({
         "WorkerId": params["WorkerId"], "AssignmentId": params["AssignmentId"], "BonusAmount": str(amount),
-        "Reason": params["Reason"], "GrantTime": time.time(),
+        "Reason": params["Reason"], "GrantTime": now(state),
     })
     _use_token(state, params.get("UniqueRequestToken"), "SendBonus", params["AssignmentId"])
     return {}
+
+
+def list_bonus_payments(state: dict, params: dict) -> dict:
+    """The bonuses paid for one HIT or one assignment (exactly one of HITId, AssignmentId)."""
+    if bool(params.get("HITId")) == bool(params.get("AssignmentId")):
+        raise RequestError("ListBonusPayments needs exactly one of HITId and AssignmentId")
+    if params.get("HITId"):
+        _hit(state, params["HITId"])
+        ids = {a["AssignmentId"] for a in state["assignments"].values() if a["HITId"] == params["HITId"]}
+    else:
+        ids = {_assignment(state, params["AssignmentId"])["AssignmentId"]}
+    page = _page([bonus for bonus in state["bonuses"] if bonus["AssignmentId"] in ids], params)
+    return {**{k: v for k, v in page.items() if k != "_items"}, "BonusPayments": page["_items"]}
 
 
 def create_worker_block(state: dict, params: dict) -> dict:
@@ -249,8 +314,12 @@ def delete_worker_block(state: dict, params: dict) -> dict:
 
 
 def update_expiration_for_hit(state: dict, params: dict) -> dict:
+    """A time in the past expires the HIT at once; expiring an expired HIT again is refused."""
     hit = _hit(state, params["HITId"])
-    hit["Expiration"] = float(params["ExpireAt"])  # a time in the past expires the HIT at once
+    expire_at = float(params["ExpireAt"])
+    if hit["Expiration"] <= now(state) and expire_at <= now(state):
+        raise RequestError(f"Hit {params['HITId']} has already expired.", HIT_EXPIRED)
+    hit["Expiration"] = expire_at
     return {}
 
 
@@ -265,6 +334,7 @@ OPERATIONS = {
     "ApproveAssignment": approve_assignment,
     "RejectAssignment": reject_assignment,
     "SendBonus": send_bonus,
+    "ListBonusPayments": list_bonus_payments,
     "CreateWorkerBlock": create_worker_block,
     "DeleteWorkerBlock": delete_worker_block,
     "UpdateExpirationForHIT": update_expiration_for_hit,
@@ -283,11 +353,11 @@ def accept(state: dict, hit_id: str, worker_id: str, submit_to: str) -> dict:
         raise RequestError(f"Hit {hit_id} is not available to accept")
     if any(a["HITId"] == hit_id and a["WorkerId"] == worker_id for a in state["assignments"].values()):
         raise RequestError(f"Worker {worker_id} already has an assignment for HIT {hit_id}")
-    now = time.time()
+    accepted_at = now(state)
     assignment_id = new_id()
     state["assignments"][assignment_id] = {
         "AssignmentId": assignment_id, "WorkerId": worker_id, "HITId": hit_id, "AssignmentStatus": "Accepted",
-        "AcceptTime": now, "Deadline": now + hit["AssignmentDurationInSeconds"],
+        "AcceptTime": accepted_at, "Deadline": accepted_at + hit["AssignmentDurationInSeconds"],
     }
     url, _ = check_question(hit["Question"])
     query = urlencode({"assignmentId": assignment_id, "hitId": hit_id, "workerId": worker_id,
@@ -307,8 +377,15 @@ def answer_xml(fields: dict[str, str]) -> str:
 
 
 def external_submit(state: dict, form: dict[str, str]) -> dict:
-    """A worker's browser posts the HIT page's form: the assignment becomes Submitted."""
+    """A worker's browser posts the HIT page's form: the assignment becomes Submitted.
+
+    As on MTurk: the form names an assignment this worker accepted, before its deadline, and carries at
+    least one answer field besides assignmentId.
+    """
     assignment_id = form.get("assignmentId", "")
+    fields = {k: v for k, v in form.items() if k not in ("assignmentId", "workerId", "hitId")}
+    if not fields:
+        raise RequestError("the form has no answer field besides assignmentId: MTurk refuses such a submission")
     assignment = state["assignments"].get(assignment_id)
     if assignment is None:
         assignment = _adopt(state, form)
@@ -316,14 +393,13 @@ def external_submit(state: dict, form: dict[str, str]) -> dict:
         raise RequestError(f"assignment {assignment_id} belongs to another worker than {form['workerId']}")
     if assignment["AssignmentStatus"] != "Accepted":
         raise RequestError(f"assignment {assignment_id} was already submitted")
-    now = time.time()
-    if assignment["Deadline"] < now:
+    submitted_at = now(state)
+    if assignment["Deadline"] < submitted_at:
         raise RequestError(f"assignment {assignment_id} is past its deadline")
     hit = state["hits"][assignment["HITId"]]
-    fields = {k: v for k, v in form.items() if k not in ("assignmentId", "workerId", "hitId")}
     assignment.update(
-        AssignmentStatus="Submitted", SubmitTime=now, Answer=answer_xml(fields),
-        AutoApprovalTime=now + hit["AutoApprovalDelayInSeconds"],
+        AssignmentStatus="Submitted", SubmitTime=submitted_at, Answer=answer_xml(fields),
+        AutoApprovalTime=submitted_at + hit["AutoApprovalDelayInSeconds"],
     )
     return _assignment_view(assignment)
 

@@ -6,10 +6,15 @@
   holds the HIT page URL with MTurk's parameters (`&redirect=1` sends a browser straight there).
 - `POST /mturk/externalSubmit`: the HIT page's final form, as MTurk's worker site receives it.
 - `GET /`: a page listing the HITs, for a researcher rehearsing a batch by hand.
+
+The requester API answers only requests signed (SigV4) with the configured access key id, and refuses
+oversized or deeply nested JSON with an MTurk-shaped 400, as AWS does, instead of dropping the
+connection. It listens on the loopback interface unless told otherwise.
 """
 
 import json
 import logging
+import re
 import threading
 from html import escape
 from http import HTTPStatus
@@ -24,23 +29,96 @@ from tasks.simulator.validation import RequestError, validate
 TARGET_PREFIX = "MTurkRequesterServiceV20170117."
 JSON_TYPE = "application/x-amz-json-1.1"
 MAX_BODY = 2 * 1024 * 1024
+MAX_JSON_DEPTH = 16  # MTurk's deepest request (QualificationRequirements → LocaleValues) nests 4 levels
+DEFAULT_ACCESS_KEY_ID = "simulator"
+_CREDENTIAL = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^/,\s]+)/")
 log = logging.getLogger(__name__)
 
 
+class ApiError(Exception):
+    """An error answered in AWS's JSON shape: HTTP status, __type, message and (for MTurk's own) TurkErrorCode."""
+
+    def __init__(self, status: int, kind: str, message: str, turk_error_code: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.kind, self.turk_error_code = status, kind, turk_error_code
+
+    def body(self) -> dict:
+        if self.turk_error_code is None:
+            return {"__type": self.kind, "message": str(self)}
+        return {"__type": self.kind, "Message": str(self), "TurkErrorCode": self.turk_error_code}
+
+
+class LostReply(Exception):
+    """The operation was done and saved, but its answer never reaches the client."""
+
+
 def call(store: Store, operation: str, params: dict) -> dict:
-    """Run one requester operation against the stored state (validated first, saved on success)."""
+    """Run one requester operation against the stored state (validated first, saved on success).
+
+    An injected fault (operations.inject_fault) answers like MTurk under load: ThrottlingException,
+    ServiceFault (HTTP 500), or the work done and the connection closed before the reply.
+    """
     handler = operations.OPERATIONS.get(operation)
     if handler is None:
         raise RequestError(f"The simulator does not implement {operation}")
     validate(operation, params)
     with store.change() as state:
+        fault = operations.take_fault(state, operation)
+    if fault == "throttle":
+        raise ApiError(HTTPStatus.BAD_REQUEST, "ThrottlingException", "Rate exceeded")
+    if fault == "service_fault":
+        raise ApiError(HTTPStatus.INTERNAL_SERVER_ERROR, "ServiceFault", "MTurk cannot process the request now.",
+                       "AWS.ServiceUnavailable")
+    with store.change() as state:
         operations.tick(state)
-        return handler(state, params)
+        result = handler(state, params)
+    if fault == "lost_reply":
+        raise LostReply(operation)
+    return result
+
+
+def json_depth(text: str) -> int:
+    """How deeply arrays and objects nest in a JSON text (strings skipped), without parsing it."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif in_string:
+            escaped = char == "\\"
+            in_string = char != '"'
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def parse_request(body: bytes) -> dict:
+    """The JSON body of an API call; a malformed, too deep or non-object body is a SerializationException."""
+    try:
+        text = body.decode() or "{}"
+    except UnicodeDecodeError as exc:
+        raise ApiError(HTTPStatus.BAD_REQUEST, "SerializationException", "the body is not UTF-8") from exc
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise ApiError(HTTPStatus.BAD_REQUEST, "SerializationException",
+                       f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        params = json.loads(text)
+    except ValueError as exc:
+        raise ApiError(HTTPStatus.BAD_REQUEST, "SerializationException", f"the body is not JSON: {exc}") from exc
+    if not isinstance(params, dict):
+        raise ApiError(HTTPStatus.BAD_REQUEST, "SerializationException", "the body must be a JSON object")
+    return params
 
 
 class Handler(BaseHTTPRequestHandler):
     server_version = "MTurkSimulator/1"
     store: Store
+    access_key_id: str = DEFAULT_ACCESS_KEY_ID
 
     def log_message(self, format: str, *args) -> None:
         log.info("%s %s", self.address_string(), format % args)
@@ -70,14 +148,29 @@ class Handler(BaseHTTPRequestHandler):
     def _api(self) -> None:
         target = self.headers.get("X-Amz-Target", "")
         try:
+            self._authenticate()
             if not target.startswith(TARGET_PREFIX):
                 raise RequestError(f"X-Amz-Target must start with {TARGET_PREFIX}")
-            params = json.loads(self._body() or b"{}")
-            result = call(self.store, target.removeprefix(TARGET_PREFIX), params)
-        except (RequestError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            self._json(HTTPStatus.BAD_REQUEST, {"__type": "RequestError", "Message": str(exc)})
-            return
-        self._json(HTTPStatus.OK, result)
+            result = call(self.store, target.removeprefix(TARGET_PREFIX), parse_request(self._body()))
+        except RequestError as exc:
+            self._json(HTTPStatus.BAD_REQUEST, ApiError(400, "RequestError", str(exc), exc.turk_error_code).body())
+        except ApiError as exc:
+            self._json(exc.status, exc.body())
+        except LostReply:
+            self.close_connection = True
+        else:
+            self._json(HTTPStatus.OK, result)
+
+    def _authenticate(self) -> None:
+        """Only requests signed with the configured access key id (the SigV4 Credential) are served."""
+        authorization = self.headers.get("Authorization", "")
+        if not authorization:
+            raise ApiError(HTTPStatus.BAD_REQUEST, "MissingAuthenticationTokenException",
+                           "Missing Authentication Token: sign the request (SigV4)")
+        match = _CREDENTIAL.match(authorization)
+        if match is None or match.group(1) != self.access_key_id:
+            raise ApiError(HTTPStatus.BAD_REQUEST, "UnrecognizedClientException",
+                           "The security token included in the request is invalid.")
 
     def _accept(self, params: dict) -> None:
         try:
@@ -125,15 +218,21 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- plumbing --------------------------------------------------------------------------
     def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            raise RequestError(f"request body too large ({length} bytes)")
-        return self.rfile.read(length)
+        """The request body, at most MAX_BODY bytes; a larger one is refused unread and the connection closed."""
+        length = self.headers.get("Content-Length") or "0"
+        if not length.isdigit():
+            self.close_connection = True
+            raise ApiError(HTTPStatus.BAD_REQUEST, "SerializationException", f"bad Content-Length {length!r}")
+        if int(length) > MAX_BODY:
+            self.close_connection = True
+            raise ApiError(HTTPStatus.BAD_REQUEST, "SerializationException",
+                           f"request body too large ({length} bytes, at most {MAX_BODY})")
+        return self.rfile.read(int(length))
 
     def _form(self) -> dict[str, str]:
         try:
             return dict(parse_qsl(self._body().decode(), keep_blank_values=True))
-        except (RequestError, UnicodeDecodeError):
+        except (ApiError, UnicodeDecodeError):
             return {}
 
     def _query(self) -> dict[str, str]:
@@ -155,16 +254,25 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def make_server(state_path: Path, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
-    """A simulator bound to host:port (port 0 picks a free one) keeping its state in `state_path`."""
-    handler = type("BoundHandler", (Handler,), {"store": Store(state_path)})
+def make_server(
+    state_path: Path, host: str = "127.0.0.1", port: int = 0, access_key_id: str = DEFAULT_ACCESS_KEY_ID,
+) -> ThreadingHTTPServer:
+    """A simulator bound to host:port (port 0 picks a free one) keeping its state in `state_path`.
+
+    Its requester API serves only requests signed with `access_key_id`.
+    """
+    if not access_key_id:
+        raise ValueError("the simulator needs an access key id to check requests against")
+    handler = type("BoundHandler", (Handler,), {"store": Store(state_path), "access_key_id": access_key_id})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
 
 
-def serve_in_thread(state_path: Path, host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadingHTTPServer, str]:
+def serve_in_thread(
+    state_path: Path, host: str = "127.0.0.1", port: int = 0, access_key_id: str = DEFAULT_ACCESS_KEY_ID,
+) -> tuple[ThreadingHTTPServer, str]:
     """Start a simulator in a background thread; returns the server and its base URL (for tests)."""
-    server = make_server(state_path, host, port)
+    server = make_server(state_path, host, port, access_key_id)
     threading.Thread(target=server.serve_forever, name="mturk-simulator", daemon=True).start()
     return server, "http://{}:{}".format(*server.server_address[:2])

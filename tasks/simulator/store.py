@@ -20,6 +20,8 @@ def empty_state() -> dict:
         "tokens": {},
         "blocks": {},
         "bonuses": [],
+        "clock_offset": 0,
+        "faults": [],
     }
 
 

@@ -31,14 +31,23 @@ LENGTHS = {
     "RequesterAnnotation": (0, 255),
     "RequesterFeedback": (0, 1024),
     "Reason": (1, 1024),
-    "Question": (1, 131_072),
 }
 MONEY_FIELDS = ("Reward", "BonusAmount")
 _TYPES = {"string": str, "boolean": bool, "list": list, "structure": dict, "map": dict}
 
 
+# MTurk's TurkErrorCode for a request it refuses. Only HitAlreadyExists is named in the API reference; the
+# others are the simulator's own names in the same style (callers must not depend on them).
+INVALID_PARAMETER = "AWS.MechanicalTurk.InvalidParameterValue"
+QUESTION_MAX_BYTES = 65_535
+
+
 class RequestError(Exception):
-    """Answered as MTurk's RequestError (HTTP 400)."""
+    """Answered as MTurk's RequestError (HTTP 400) with `turk_error_code` as its TurkErrorCode."""
+
+    def __init__(self, message: str, turk_error_code: str = INVALID_PARAMETER) -> None:
+        super().__init__(message)
+        self.turk_error_code = turk_error_code
 
 
 @cache
@@ -61,6 +70,7 @@ def validate(operation: str, params: Any) -> None:
     _check(shape, params, "")
     _check_ranges(params)
     if "Question" in params:
+        check_question_size(params["Question"])
         check_question(params["Question"])
 
 
@@ -126,6 +136,13 @@ def parse_money(text: str, name: str = "amount") -> Decimal:
     if amount < Decimal("0.01"):
         raise RequestError(f"{name} must be at least 0.01, got {text}")
     return amount
+
+
+def check_question_size(question: str) -> None:
+    """MTurk refuses Question XML over 64 KB (65,535 bytes, whitespace included)."""
+    size = len(question.encode())
+    if size > QUESTION_MAX_BYTES:
+        raise RequestError(f"Question is {size} bytes: MTurk takes at most {QUESTION_MAX_BYTES} bytes")
 
 
 def check_question(question: str) -> tuple[str, int]:

@@ -8,7 +8,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from tasks import mturk
-from tasks.providers.mturk import MTurkProvider
+from tasks.providers.mturk import MTurkProvider, qualification_requirements
 from tests.mturk_sim import make_batch
 
 HIT_ID = "3ABCDEFGHIJKLMNOPQRSTUVWXYZ012"
@@ -63,14 +63,24 @@ def test_it_creates_a_hit_with_a_unique_request_token(client, stub):
 
 
 def test_it_counts_a_repeated_token_as_success_and_finds_the_hit(client, stub):
-    stub.add_client_error(
-        "create_hit_with_hit_type", "RequestError", 'The idempotency token "tok" has already been processed.'
-    )
+    message = "The HIT with ID 3ABC already exists for this token."
+    stub.add_client_error("create_hit_with_hit_type", "RequestError", message,
+                          modeled_fields={"Message": message, "TurkErrorCode": mturk.HIT_ALREADY_EXISTS})
     stub.add_response("list_hits", {"HITs": [_hit("other", "3OTHER"), _hit("tok")], "NextToken": "p2"},
                       {"MaxResults": 100})
     hit_id = mturk.create_hit(client, hit_type_id=HIT_TYPE_ID, question="<x/>", max_assignments=1,
                               lifetime=60, token="tok", annotation="tok")
     assert hit_id == HIT_ID
+
+
+def test_it_tells_errors_apart_by_turk_error_code_not_by_wording(client, stub):
+    message = 'The idempotency token "tok" has already been processed.'
+    stub.add_client_error("create_hit_with_hit_type", "RequestError", message,
+                          modeled_fields={"Message": message, "TurkErrorCode": "AWS.MechanicalTurk.InsufficientFunds"})
+    with pytest.raises(mturk.MTurkError) as raised:
+        mturk.create_hit(client, hit_type_id=HIT_TYPE_ID, question="<x/>", max_assignments=1, lifetime=60,
+                         token="tok", annotation="tok")
+    assert raised.value.turk_error_code == "AWS.MechanicalTurk.InsufficientFunds"
 
 
 def test_it_raises_other_create_errors(client, stub):
@@ -102,10 +112,27 @@ def test_it_approves_rejects_and_pays_bonuses(client, stub):
                      reason="thanks", token="b1")
 
 
-def test_it_treats_a_repeated_bonus_token_as_paid(client, stub):
+def test_it_leaves_a_refused_bonus_to_the_provider_to_settle_from_list_bonus_payments(client, stub):
     stub.add_client_error("send_bonus", "RequestError", 'The idempotency token "b1" has already been processed.')
-    mturk.send_bonus(client, worker_id="AWORKER1", assignment_id=ASSIGNMENT_ID, amount=Decimal("1"),
-                     reason="thanks", token="b1")
+    with pytest.raises(mturk.MTurkError, match="RequestError"):
+        mturk.send_bonus(client, worker_id="AWORKER1", assignment_id=ASSIGNMENT_ID, amount=Decimal("1"),
+                         reason="thanks", token="b1")
+    payment = {"WorkerId": "AWORKER1", "BonusAmount": "1.00", "AssignmentId": ASSIGNMENT_ID, "Reason": "thanks",
+               "GrantTime": datetime(2026, 1, 1, tzinfo=UTC)}
+    stub.add_response("list_bonus_payments", {"BonusPayments": [payment]},
+                      {"AssignmentId": ASSIGNMENT_ID, "MaxResults": 100})
+    assert mturk.list_bonus_payments(client, ASSIGNMENT_ID) == [payment]
+
+
+def test_it_takes_a_repeated_expiry_as_success_and_other_refusals_as_errors(client, stub):
+    expire = {"HITId": HIT_ID, "ExpireAt": datetime(2015, 1, 1, tzinfo=UTC)}
+    stub.add_client_error("update_expiration_for_hit", "RequestError", "expired", expected_params=expire)
+    stub.add_response("get_hit", {"HIT": {**_hit(), "Expiration": datetime(2015, 1, 1, tzinfo=UTC)}}, {"HITId": HIT_ID})
+    mturk.expire_hit(client, HIT_ID)
+    stub.add_client_error("update_expiration_for_hit", "RequestError", "no such HIT", expected_params=expire)
+    stub.add_response("get_hit", {"HIT": {**_hit(), "Expiration": datetime(2099, 1, 1, tzinfo=UTC)}}, {"HITId": HIT_ID})
+    with pytest.raises(mturk.MTurkError):
+        mturk.expire_hit(client, HIT_ID)
 
 
 def test_it_blocks_unblocks_and_expires(client, stub):
@@ -155,3 +182,21 @@ def test_it_escapes_the_external_url():
     xml = mturk.external_question("https://x.example/hit/1/?a=1&b=2", 0)
     assert "<ExternalURL>https://x.example/hit/1/?a=1&amp;b=2</ExternalURL>" in xml
     assert "<FrameHeight>0</FrameHeight>" in xml
+
+
+@pytest.mark.parametrize("comparator", ["Exists", "DoesNotExist"])
+def test_it_sends_no_integer_values_with_exists_comparators(client, stub, comparator):
+    requirements = qualification_requirements(
+        {"custom_qualification": {"id": "3CUSTOMQUAL", "comparator": comparator, "value": 1}, "masters": True},
+        "production",
+    )
+    assert requirements[-2:] == [
+        {"QualificationTypeId": mturk.QUAL_MASTERS["production"], "Comparator": "Exists",
+         "ActionsGuarded": "DiscoverPreviewAndAccept"},
+        {"QualificationTypeId": "3CUSTOMQUAL", "Comparator": comparator, "ActionsGuarded": "DiscoverPreviewAndAccept"},
+    ]
+    stub.add_response("create_hit_type", {"HITTypeId": HIT_TYPE_ID}, {
+        "Title": "t", "Description": "d", "Reward": "0.10", "AssignmentDurationInSeconds": 600,
+        "AutoApprovalDelayInSeconds": 0, "QualificationRequirements": requirements,
+    })
+    mturk.create_hit_type(client, mturk.HitTypeSpec("t", "d", Decimal("0.10"), "", 600, 0, requirements))

@@ -1,10 +1,12 @@
 """`manage.py pay_bonus`: the admin's rules from the command line, on local batches and on the MTurk simulator."""
 
+from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from tasks.models import Assignment, Bonus, Provider
 from tasks.providers import get_provider
@@ -12,7 +14,7 @@ from tasks.services import publish_batch
 from tasks.simulator.store import Store
 from tasks.transitions import transition
 from tests.factories import AssignmentFactory, BatchFactory, HitFactory, WorkerFactory
-from tests.mturk_sim import accept, make_batch, post_form, running_simulator
+from tests.mturk_sim import accept, make_batch, running_simulator, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +100,7 @@ def test_it_pays_on_the_mturk_simulator_once_even_when_a_payment_was_left_pendin
         publish_batch(batch, provider)
         hit = batch.hits.get()
         accepted = accept(url, hit.provider_hit_id, "AWORKERBONUS")
-        assert post_form(f"{url}/mturk/externalSubmit", {"assignmentId": accepted["assignmentId"]})[0] == 200
+        assert submit(url, accepted["assignmentId"])[0] == 200
         assignment = AssignmentFactory(hit=hit, worker=WorkerFactory(provider="simulator", external_id="AWORKERBONUS"),
                                        provider_assignment_id=accepted["assignmentId"])
         provider.approve(transition(assignment, Assignment.Status.SUBMITTED))
@@ -106,8 +108,10 @@ def test_it_pays_on_the_mturk_simulator_once_even_when_a_payment_was_left_pendin
 
         out = pay("--assignment", str(assignment.pk), "--amount", "0.50", "--reason", "great answers")
         assert "paid $0.50" in out
-        # A payment whose reply was lost: MTurk paid, our row still says pending. The retry pays nothing more.
-        Bonus.objects.update(status=Bonus.Status.PENDING, paid_at=None)
+        # A payment whose reply was lost: MTurk paid, our row still says pending and the sender's claim has
+        # lapsed. The retry pays nothing more.
+        lapsed = timezone.now() - timedelta(hours=1)
+        Bonus.objects.update(status=Bonus.Status.PENDING, paid_at=None, attempted_at=lapsed)
         Assignment.objects.filter(pk=assignment.pk).update(bonus_paid=0)
         pay("--assignment", str(assignment.pk), "--amount", "0.50", "--reason", "great answers")
         pay("--assignment", str(assignment.pk), "--amount", "0.50", "--reason", "great answers")

@@ -10,7 +10,7 @@ from tasks.providers import CrowdProvider, ProviderError, get_provider
 from tasks.services import publish_batch
 from tasks.transitions import TransitionError, transition
 from tests.factories import AssignmentFactory, WorkerFactory
-from tests.mturk_sim import accept, make_batch, post_form, running_simulator
+from tests.mturk_sim import accept, make_batch, running_simulator, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ class Kit:
         provider_assignment_id = ""
         if self.sim_url:
             accepted = accept(self.sim_url, hit.provider_hit_id, worker_id)
-            status, body = post_form(f"{self.sim_url}/mturk/externalSubmit", {"assignmentId": accepted["assignmentId"]})
+            status, body = submit(self.sim_url, accepted["assignmentId"])
             assert status == 200, body
             provider_assignment_id = accepted["assignmentId"]
         worker = WorkerFactory(provider=self.target, external_id=worker_id)

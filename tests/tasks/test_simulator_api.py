@@ -23,7 +23,7 @@ def sim(tmp_path):
 @pytest.fixture
 def client(sim):
     return boto3.client("mturk", region_name="us-east-1", endpoint_url=sim,
-                        aws_access_key_id="x", aws_secret_access_key="x")
+                        aws_access_key_id="simulator", aws_secret_access_key="x")
 
 
 def _hit(client, **overrides) -> str:
@@ -64,7 +64,7 @@ def test_it_keeps_state_on_disk_across_restarts(client, tmp_path):
     hit_id = _hit(client, UniqueRequestToken="tok")
     with running_simulator(tmp_path / "sim.json") as url:
         again = boto3.client("mturk", region_name="us-east-1", endpoint_url=url,
-                             aws_access_key_id="x", aws_secret_access_key="x")
+                             aws_access_key_id="simulator", aws_secret_access_key="x")
         assert again.get_hit(HITId=hit_id)["HIT"]["HITStatus"] == "Assignable"
         with pytest.raises(ClientError, match="already been processed"):
             _hit(again, UniqueRequestToken="tok")
@@ -100,6 +100,6 @@ def test_it_auto_approves_after_the_delay(tmp_path):
     hit_id = operations.create_hit_with_hit_type(
         state, {"HITTypeId": type_id, "LifetimeInSeconds": 600, "Question": question})["HIT"]["HITId"]
     assignment_id = operations.accept(state, hit_id, "AWORKER", "http://sim")["assignmentId"]
-    submitted = operations.external_submit(state, {"assignmentId": assignment_id})
-    operations.tick(state, now=submitted["AutoApprovalTime"] + 1)
+    submitted = operations.external_submit(state, {"assignmentId": assignment_id, "summary": "1"})
+    operations.tick(state, at=submitted["AutoApprovalTime"] + 1)
     assert state["assignments"][assignment_id]["AssignmentStatus"] == "Approved"

@@ -13,7 +13,7 @@ from tasks.simulator.store import Store
 from tasks.tasks import sync_published_batches
 from tasks.transitions import transition
 from tests.factories import AssignmentFactory, WorkerFactory
-from tests.mturk_sim import accept, make_batch, post_form, running_simulator
+from tests.mturk_sim import accept, make_batch, running_simulator, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def sim(settings, tmp_path):
 
 def _submit(sim: str, hit, worker_id: str) -> str:
     assignment_id = accept(sim, hit.provider_hit_id, worker_id)["assignmentId"]
-    assert post_form(f"{sim}/mturk/externalSubmit", {"assignmentId": assignment_id})[0] == 200
+    assert submit(sim, assignment_id)[0] == 200
     return assignment_id
 
 

@@ -26,6 +26,11 @@ class Command(BaseCommand):
             self.stdout.write(f"assignment {bonus.assignment_id}: paid ${bonus.amount}")
         for bonus in report.already_paid:
             self.stdout.write(f"assignment {bonus.assignment_id}: already paid ${bonus.amount} for this reason")
+        for bonus in report.in_flight:
+            self.stdout.write(self.style.WARNING(
+                f"assignment {bonus.assignment_id}: ${bonus.amount} is being sent by another run (or one that "
+                "stopped less than 15 minutes ago) — run this again later; it will not pay twice"
+            ))
         for refusal in report.refused:
             self.stdout.write(self.style.ERROR(f"{refusal} — not paid"))
         self.stdout.write(f"Paid {len(report.paid)} bonuses, ${report.total} in all "
