@@ -8,7 +8,9 @@ from urllib.error import HTTPError
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
+from tasks.simulator import operations
 from tasks.simulator.server import serve_in_thread
+from tasks.simulator.store import Store
 from tests.factories import BatchFactory, HitFactory, HitItemFactory, ImageFactory, LabelClassFactory
 
 
@@ -35,6 +37,20 @@ def accept(sim_url: str, hit_id: str, worker_id: str) -> dict:
     status, body = post_form(f"{sim_url}/sim/accept", {"hitId": hit_id, "workerId": worker_id})
     assert status == 200, body
     return json.loads(body)
+
+
+def advance_clock(state_path: Path, hours: float) -> None:
+    """Move the simulator's clock (tokens expire after 24 h, submissions are auto-approved after the delay)."""
+    store = Store(state_path)
+    with store.change() as state:
+        operations.advance_clock(state, hours * 3600)
+
+
+def inject_fault(state_path: Path, operation: str, kind: str, times: int = 1, after: int = 0) -> None:
+    """Make the simulator's next calls of `operation` fail (throttle, service_fault, lost_reply)."""
+    store = Store(state_path)
+    with store.change() as state:
+        operations.inject_fault(state, operation, kind, times, after)
 
 
 def submit(sim_url: str, assignment_id: str) -> tuple[int, str]:

@@ -56,19 +56,24 @@ def advance_clock(state: dict, seconds: float) -> None:
     state["clock_offset"] = float(state.get("clock_offset", 0)) + seconds
 
 
-def inject_fault(state: dict, operation: str, kind: str, times: int = 1) -> None:
-    """Make the next `times` calls of `operation` fail: throttled, a ServiceFault, or done but unanswered."""
+def inject_fault(state: dict, operation: str, kind: str, times: int = 1, after: int = 0) -> None:
+    """Make `times` calls of `operation`, after the next `after` ones, fail: throttled, a ServiceFault, or
+    done but unanswered (lost_reply)."""
     if kind not in FAULT_KINDS:
         raise ValueError(f"fault kind {kind!r}: use one of {', '.join(FAULT_KINDS)}")
-    state.setdefault("faults", []).append({"operation": operation, "kind": kind, "times": times})
+    state.setdefault("faults", []).append({"operation": operation, "kind": kind, "times": times, "after": after})
 
 
 def take_fault(state: dict, operation: str) -> str | None:
-    """The kind of the first pending fault for `operation` (used up by one), or None."""
+    """The kind of fault this call of `operation` meets (counting it), or None."""
     for fault in state.get("faults", []):
-        if fault["operation"] == operation and fault["times"] > 0:
-            fault["times"] -= 1
-            return fault["kind"]
+        if fault["operation"] != operation or fault["times"] <= 0:
+            continue
+        if fault.get("after", 0) > 0:
+            fault["after"] -= 1
+            return None
+        fault["times"] -= 1
+        return fault["kind"]
     return None
 
 

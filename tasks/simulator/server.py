@@ -158,6 +158,10 @@ class Handler(BaseHTTPRequestHandler):
             self._json(exc.status, exc.body())
         except LostReply:
             self.close_connection = True
+        except Exception:  # a simulator bug answers like MTurk's own failures, never as a dropped connection
+            log.exception("simulator failure in %s", target)
+            self._json(HTTPStatus.INTERNAL_SERVER_ERROR, ApiError(500, "ServiceFault", "internal simulator error",
+                                                                  "AWS.ServiceUnavailable").body())
         else:
             self._json(HTTPStatus.OK, result)
 
