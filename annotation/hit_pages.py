@@ -15,9 +15,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 
 from tasks.models import Assignment, Hit, Provider, Worker
+from tasks.mturk import WORKER_SITES
 
 PREVIEW_ASSIGNMENT_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
-MTURK_HOSTS = ("https://www.mturk.com", "https://workersandbox.mturk.com")
+# MTurk's requester-era site and every worker site (production workers work on worker.mturk.com).
+MTURK_HOSTS = ("https://www.mturk.com", *WORKER_SITES.values())
 MAX_PARAM_LENGTH = 128
 OPEN_STATUSES = (Assignment.Status.ACCEPTED, Assignment.Status.SUBMITTED, Assignment.Status.APPROVED)
 

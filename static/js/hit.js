@@ -10,16 +10,23 @@
     statusEl.classList.toggle("error", Boolean(isError));
   }
 
+  function hiddenField(name, value) {
+    var field = document.createElement("input");
+    field.type = "hidden";
+    field.name = name;
+    field.value = value;
+    return field;
+  }
+
   function handOver(result) {
     if (config.mturkSubmitUrl) {
       var form = document.createElement("form");
       form.method = "POST";
       form.action = config.mturkSubmitUrl;
-      var field = document.createElement("input");
-      field.type = "hidden";
-      field.name = "assignmentId";
-      field.value = config.assignmentId;
-      form.appendChild(field);
+      form.appendChild(hiddenField("assignmentId", config.assignmentId));
+      /* MTurk refuses a form with no field besides assignmentId: a summary goes with it (the answers stay here). */
+      var stored = typeof result.stored === "number" ? result.stored + " answers" : "answers";
+      form.appendChild(hiddenField("summary", stored + " stored on Relabel"));
       document.body.appendChild(form);
       form.submit();
     } else if (result.next) {

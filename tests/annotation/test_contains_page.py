@@ -60,7 +60,8 @@ def test_it_lets_mturk_frame_the_page_and_nothing_else(client, hit, settings):
     response = client.get(f"/hit/{hit.pk}/", {**MTURK, "turkSubmitTo": "http://127.0.0.1:8765"})
     csp = response["Content-Security-Policy"]
     assert "X-Frame-Options" not in response
-    assert "frame-ancestors 'self' https://www.mturk.com https://workersandbox.mturk.com http://127.0.0.1:8765" in csp
+    assert "frame-ancestors 'self' https://www.mturk.com https://workersandbox.mturk.com https://worker.mturk.com " \
+        "http://127.0.0.1:8765" in csp
     assert "form-action 'self' http://127.0.0.1:8765" in csp
     assert client.get("/")["X-Frame-Options"] == "DENY"
 

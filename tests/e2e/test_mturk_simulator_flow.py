@@ -37,7 +37,7 @@ def _work(client, sim_url: str, hit: Hit, worker_id: str, select_gold: bool) -> 
     answer = client.post(f"/hit/{hit.pk}/submit/", {"token": config["token"], "selected": gold if select_gold else []},
                          content_type="application/json")
     assert answer.status_code == 200, answer.content
-    status, body = post_form(config["mturkSubmitUrl"], {"assignmentId": config["assignmentId"]})
+    status, body = post_form(config["mturkSubmitUrl"], {"assignmentId": config["assignmentId"], "summary": "answers"})
     assert status == 200, body
     return config["assignmentId"]
 

@@ -42,7 +42,9 @@ def test_it_stores_mouse_and_keyboard_choices_and_hands_over_to_mturk(simulator,
     images = list(hit.items.order_by("position").values_list("image_id", flat=True))
     stored = dict(ContainsJudgment.objects.filter(assignment=assignment).values_list("image_id", "selected"))
     assert stored == {image: chosen for image, chosen in zip(images, pressed, strict=True)}
-    assert Store(state).load()["assignments"][accepted["assignmentId"]]["AssignmentStatus"] == "Submitted"
+    on_mturk = Store(state).load()["assignments"][accepted["assignmentId"]]
+    assert on_mturk["AssignmentStatus"] == "Submitted"
+    assert "6 answers stored on Relabel" in on_mturk["Answer"]  # the form's summary field (MTurk wants one)
     assert page.relabel_log.problems(origin=app) == []
 
 
