@@ -8,7 +8,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Avg, Count, Q, Sum
+from django.db.models import Avg, Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
@@ -22,6 +22,7 @@ from tasks.builders import mturk_fee_rate
 from tasks.models import Assignment, Batch, Hit, TaskKind, Worker
 from tasks.privacy import public_worker_id
 from tasks.quality import COUNTED_STATUSES
+from tasks.services import spent_cost
 
 
 def staff_only(view: Callable) -> Callable:
@@ -60,19 +61,22 @@ def stage_progress(dataset: Dataset) -> dict:
     return progress
 
 
-def money(dataset: Dataset) -> dict[str, Decimal]:
-    """Spent: approved assignments (reward + MTurk fee) and bonuses. Committed: the full cost of
-    every published HIT still open (all its assignments at the batch reward)."""
+def money(dataset: Dataset) -> dict:
+    """Spent: what the platforms charged (tasks.services.spent_cost: rewards, bonuses, each round's fees).
+    Committed: the full cost of every published HIT still open. Unanswered: work submitted on a platform
+    whose answers never reached us, awaiting the researcher's decision (it is paid if left alone)."""
     spent = Decimal(0)
     committed = Decimal(0)
     for batch in Batch.objects.filter(dataset=dataset):
-        rate = 1 + mturk_fee_rate(batch.assignments_per_hit)
-        approved = Assignment.objects.filter(hit__batch=batch, status=Assignment.Status.APPROVED)
-        bonus = approved.aggregate(total=Sum("bonus_paid"))["total"] or Decimal(0)
-        spent += approved.count() * batch.reward * rate + bonus
+        spent += spent_cost(batch).total
         open_hits = batch.hits.filter(status=Hit.Status.PUBLISHED).count()
+        rate = 1 + mturk_fee_rate(batch.assignments_per_hit)
         committed += open_hits * batch.assignments_per_hit * batch.reward * rate
-    return {"spent": spent.quantize(Decimal("0.01")), "committed": committed.quantize(Decimal("0.01"))}
+    unanswered = Assignment.objects.filter(
+        hit__batch__dataset=dataset, answer_missing=True, status=Assignment.Status.SUBMITTED
+    ).count()
+    return {"spent": spent.quantize(Decimal("0.01")), "committed": committed.quantize(Decimal("0.01")),
+            "unanswered": unanswered}
 
 
 def worker_quality(dataset: Dataset, limit: int = 200) -> list[dict]:

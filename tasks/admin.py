@@ -3,6 +3,7 @@ from django.db.models import Avg, Count, QuerySet
 from django.http import HttpRequest
 
 from tasks.admin_actions import (
+    approve_after_all,
     approve_assignments,
     block_workers,
     expire_batches,
@@ -69,9 +70,9 @@ class HitAdmin(admin.ModelAdmin):
 
 @admin.register(Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
-    list_display = ("id", "hit", "worker", "status", "gold_accuracy", "flagged", "submitted_at")
-    list_filter = ("status", "flagged")
-    actions = [approve_assignments, reject_assignments, pay_bonus]
+    list_display = ("id", "hit", "worker", "status", "answer_missing", "gold_accuracy", "flagged", "submitted_at")
+    list_filter = ("status", "answer_missing", "flagged", "confirmation")
+    actions = [approve_assignments, reject_assignments, approve_after_all, pay_bonus]
     search_fields = ("provider_assignment_id", "worker__external_id")
     raw_id_fields = ("hit", "worker")
 

@@ -85,20 +85,34 @@ def _review(queryset: QuerySet[Assignment], approve: bool) -> tuple[int, list[st
         if approve:
             provider.approve(assignment)
         else:
-            provider.reject(assignment, DEFAULT_REJECT_FEEDBACK)
+            feedback = services.DEFAULT_MISSING_FEEDBACK if assignment.answer_missing else DEFAULT_REJECT_FEEDBACK
+            provider.reject(assignment, feedback)
         return 1
 
     return _apply(queryset.select_related("hit__batch", "worker"), "assignment", review)
 
 
-@admin.action(description="Approve (pay) submitted assignments", permissions=["change"])
+@admin.action(description="Approve (pay) submitted assignments, with or without stored answers", permissions=["change"])
 def approve_assignments(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Assignment]) -> None:
     _report(modeladmin, request, *_review(queryset, approve=True), "assignments approved")
 
 
-@admin.action(description="Reject submitted assignments (standard quality-control feedback)", permissions=["change"])
+@admin.action(
+    description="Reject submitted assignments (quality-control feedback; no stored answer: an apology)",
+    permissions=["change"],
+)
 def reject_assignments(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Assignment]) -> None:
     _report(modeladmin, request, *_review(queryset, approve=False), "assignments rejected")
+
+
+@admin.action(description="Approve after all (pay rejected work: overrides the rejection)", permissions=["change"])
+def approve_after_all(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Assignment]) -> None:
+    def override(assignment: Assignment) -> int:
+        get_provider(assignment.hit.batch.provider).approve_after_all(assignment)
+        return 1
+
+    done = _apply(queryset.select_related("hit__batch", "worker"), "assignment", override)
+    _report(modeladmin, request, *done, "rejected assignments approved after all")
 
 
 class BonusForm(forms.Form):

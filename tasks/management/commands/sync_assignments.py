@@ -37,7 +37,12 @@ class Command(BaseCommand):
         for assignment_id in report.missing_answer:
             self.stdout.write(self.style.WARNING(
                 f"  {assignment_id}: submitted on the platform but no answer is stored here — not approved; "
-                "review it by hand"
+                "the platform pays it after its auto-approval delay unless you decide first"
+            ))
+        if report.missing_answer:
+            self.stdout.write(self.style.WARNING(
+                f"  Decide: manage.py review_missing --batch {batch.pk} --approve | --reject (or the admin's "
+                "Assignment list, filter \"answer missing\")."
             ))
         for error in report.errors:
             self.stdout.write(self.style.ERROR(f"  {error}"))
