@@ -292,7 +292,12 @@ class CrowdProvider(ABC):
             self._push_bonus(bonus)
         except Exception:
             if not self._paid_on_platform(bonus):  # refused because it was paid before (a token seen)?
+                self._release_bonus(bonus)
                 raise
+
+    def _release_bonus(self, bonus: Bonus) -> None:
+        """Free the claim at once (a retry need not wait), keeping the mark that it was tried: a retry asks first."""
+        Bonus.objects.filter(pk=bonus.pk, status=Bonus.Status.PENDING).update(attempted_at=timezone.now() - CLAIM_TTL)
 
     def _settle_bonus(self, bonus: Bonus) -> Bonus:
         with transaction.atomic():

@@ -283,3 +283,15 @@ def test_it_confirms_the_assignments_the_platform_lists(kit, batch):
     Assignment.objects.filter(pk=assignment.pk).update(confirmation=Assignment.Confirmation.UNCONFIRMED)
     kit.provider.sync(batch)
     assert Assignment.objects.get(pk=assignment.pk).confirmation == Assignment.Confirmation.CONFIRMED
+
+
+def test_invariant_1_a_refused_bonus_can_be_retried_at_once_and_is_paid_once(kit, batch):
+    kit.needs_platform()
+    assignment = kit.submitted(batch.hits.first(), "ABONUSRETRY")
+    kit.provider.approve(assignment)
+    inject_fault(kit.sim_state, "SendBonus", "service_fault")
+    with pytest.raises(MTurkError, match="ServiceFault"):
+        kit.provider.bonus(assignment, Decimal("0.30"), "thanks")
+    assert Bonus.objects.get().status == Bonus.Status.PENDING
+    assert kit.provider.bonus(assignment, Decimal("0.30"), "thanks").status == Bonus.Status.PAID
+    assert _paid_bonuses(kit, assignment) == ["0.30"]
