@@ -92,20 +92,17 @@ def _review(queryset: QuerySet[Assignment], approve: bool) -> tuple[int, list[st
     return _apply(queryset.select_related("hit__batch", "worker"), "assignment", review)
 
 
-@admin.action(description="Approve (pay) submitted assignments, with or without stored answers", permissions=["change"])
+@admin.action(description="Approve (pay) submitted assignments", permissions=["change"])
 def approve_assignments(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Assignment]) -> None:
     _report(modeladmin, request, *_review(queryset, approve=True), "assignments approved")
 
 
-@admin.action(
-    description="Reject submitted assignments (quality-control feedback; no stored answer: an apology)",
-    permissions=["change"],
-)
+@admin.action(description="Reject submitted assignments (with feedback saying why)", permissions=["change"])
 def reject_assignments(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Assignment]) -> None:
     _report(modeladmin, request, *_review(queryset, approve=False), "assignments rejected")
 
 
-@admin.action(description="Approve after all (pay rejected work: overrides the rejection)", permissions=["change"])
+@admin.action(description="Approve after all (override a rejection)", permissions=["change"])
 def approve_after_all(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Assignment]) -> None:
     def override(assignment: Assignment) -> int:
         get_provider(assignment.hit.batch.provider).approve_after_all(assignment)

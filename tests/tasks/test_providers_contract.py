@@ -295,3 +295,12 @@ def test_invariant_1_a_refused_bonus_can_be_retried_at_once_and_is_paid_once(kit
     assert Bonus.objects.get().status == Bonus.Status.PENDING
     assert kit.provider.bonus(assignment, Decimal("0.30"), "thanks").status == Bonus.Status.PAID
     assert _paid_bonuses(kit, assignment) == ["0.30"]
+
+
+def test_it_takes_an_expiry_repeated_after_a_lost_reply_as_done(kit, batch):
+    kit.needs_platform()
+    inject_fault(kit.sim_state, "UpdateExpirationForHIT", "lost_reply")
+    with pytest.raises(MTurkError):
+        kit.provider.expire(batch)  # MTurk expired the first HIT; we never heard so
+    assert kit.provider.expire(batch) == 2
+    assert set(batch.hits.values_list("status", flat=True)) == {Hit.Status.EXPIRED}

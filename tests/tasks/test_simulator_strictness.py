@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from tasks.mturk import external_question
 from tasks.simulator.operations import HIT_ALREADY_EXISTS
-from tasks.simulator.server import MAX_BODY, MAX_JSON_DEPTH
+from tasks.simulator.server import MAX_BODY, MAX_JSON_DEPTH, make_server
 from tests.mturk_sim import accept, advance_clock, inject_fault, post_form, running_simulator, submit
 
 HIT_TYPE = {"Title": "t", "Description": "d", "Reward": "0.10", "AssignmentDurationInSeconds": 600,
@@ -134,3 +134,13 @@ def test_it_injects_throttling_service_faults_and_lost_replies(sim, tmp_path):
         client.create_hit_with_hit_type(HITTypeId=type_id, MaxAssignments=1, LifetimeInSeconds=600,
                                         Question=external_question("http://127.0.0.1:8000/hit/1/", 0))
     assert client.list_hits()["NumResults"] == 1  # done, though its answer was lost
+
+
+def test_it_listens_on_loopback_by_default_and_needs_a_key_id(tmp_path):
+    server = make_server(tmp_path / "sim.json")
+    try:
+        assert server.server_address[0] == "127.0.0.1"
+    finally:
+        server.server_close()
+    with pytest.raises(ValueError, match="access key id"):
+        make_server(tmp_path / "sim.json", access_key_id="")
