@@ -114,8 +114,9 @@ class CrowdProvider(ABC):
         idempotency window a round whose reply was lost could be created twice, so each is looked up first.
         """
         ids = list(hit.provider_round_ids or [])
+        first_try = hit.publish_started_at or hit.created_at  # HITs claimed before that field: the older time
         for index in range(len(ids), self.round_count(hit)):
-            found = self._find_round(hit, index) if self._past_idempotency_window(hit.publish_started_at) else None
+            found = self._find_round(hit, index) if self._past_idempotency_window(first_try) else None
             ids.append(found or self._push_round(hit, index))
             Hit.objects.filter(pk=hit.pk).update(provider_hit_id=ids[0], provider_round_ids=ids)
             hit.provider_hit_id, hit.provider_round_ids = ids[0], list(ids)

@@ -168,11 +168,11 @@ class MTurkProvider(CrowdProvider):
         hit_type_id = self.hit_type_id(batch)
         Hit.objects.filter(pk=hit.pk).update(provider_hit_type_id=hit_type_id)
         token = hit_token(hit, index)
+        question = mturk.external_question(hit_page_url(hit), options.frame_height)
         return mturk.create_hit(
-            self.client, hit_type_id=hit_type_id, question=mturk.external_question(hit_page_url(hit),
-                                                                                     options.frame_height),
+            self.client, hit_type_id=hit_type_id, question=question, lifetime=options.lifetime,
             max_assignments=round_sizes(batch.assignments_per_hit, options.rounds_of)[index],
-            lifetime=options.lifetime, token=token, annotation=token,
+            token=token, annotation=token,
         )
 
     def _find_round(self, hit: Hit, index: int) -> str | None:
