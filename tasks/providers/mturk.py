@@ -4,11 +4,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils import timezone
 
 from tasks import mturk
 from tasks.models import Assignment, Batch, Bonus, Hit, Worker
 from tasks.providers.base import CrowdProvider, ProviderError, SyncReport, hit_token
-from tasks.transitions import AssignmentStatus, TransitionError, transition
+from tasks.transitions import AssignmentStatus, TransitionError, settle_confirmation, transition
 
 TITLES = {
     "contains": "Select the images that contain an object",
@@ -163,9 +164,13 @@ class MTurkProvider(CrowdProvider):
         report = SyncReport()
         hits = batch.hits.exclude(provider_hit_id="").order_by("pk")
         for hit in hits:
-            for provider_hit_id in hit.provider_round_ids or [hit.provider_hit_id]:
-                for remote in mturk.iter_assignments(self.client, provider_hit_id):
-                    self._sync_one(remote, report)
+            listed = [
+                remote for provider_hit_id in hit.provider_round_ids or [hit.provider_hit_id]
+                for remote in mturk.iter_assignments(self.client, provider_hit_id)
+            ]
+            settle_listed(hit, {remote["AssignmentId"] for remote in listed})
+            for remote in listed:
+                self._sync_one(remote, report)
         return report
 
     def _sync_one(self, remote: dict, report: SyncReport) -> None:
@@ -228,3 +233,20 @@ class MTurkProvider(CrowdProvider):
         for provider_hit_id in hit.provider_round_ids or [hit.provider_hit_id]:
             mturk.expire_hit(self.client, provider_hit_id)
 
+
+
+def settle_listed(hit: Hit, listed_ids: set[str]) -> None:
+    """Settle our unconfirmed assignments of `hit` by MTurk's list of its assignments (every round).
+
+    Listed: confirmed, so the answers count. Submitted here but never listed once its deadline passed
+    (by then MTurk lists every assignment a worker submitted to it): discarded, kept but never counted.
+    An unlisted assignment still within its deadline may yet be submitted on MTurk: it waits.
+    """
+    Confirmation = Assignment.Confirmation
+    unconfirmed = Assignment.objects.filter(hit=hit, confirmation=Confirmation.UNCONFIRMED).select_related("hit__batch")
+    now = timezone.now()
+    for assignment in unconfirmed.order_by("pk"):
+        if assignment.provider_assignment_id in listed_ids:
+            settle_confirmation(assignment, Confirmation.CONFIRMED, note="listed by MTurk")
+        elif assignment.status == AssignmentStatus.SUBMITTED and assignment.deadline < now:
+            settle_confirmation(assignment, Confirmation.DISCARDED, note="MTurk never listed it")
