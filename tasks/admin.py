@@ -69,8 +69,8 @@ class HitAdmin(admin.ModelAdmin):
 
 @admin.register(Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
-    list_display = ("id", "hit", "worker", "status", "gold_accuracy", "flagged", "submitted_at")
-    list_filter = ("status", "flagged")
+    list_display = ("id", "hit", "worker", "status", "confirmation", "gold_accuracy", "flagged", "submitted_at")
+    list_filter = ("status", "confirmation", "flagged")
     actions = [approve_assignments, reject_assignments, pay_bonus]
     search_fields = ("provider_assignment_id", "worker__external_id")
     raw_id_fields = ("hit", "worker")
