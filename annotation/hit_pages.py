@@ -103,7 +103,7 @@ def _provider_assignment(hit: Hit, external_worker_id: str, provider_assignment_
         raise VisitError("open this study from the link on your platform, not from a HIT address", status=403)
     try:
         with transaction.atomic():
-            locked = Hit.objects.select_for_update().select_related("batch").get(pk=hit.pk)
+            locked = Hit.objects.select_for_update(of=("self",)).select_related("batch").get(pk=hit.pk)
             existing = _existing_assignment(locked, external_worker_id, provider_assignment_id)
             if existing is not None:
                 return existing
@@ -130,7 +130,7 @@ def _local_assignment(hit: Hit, user: AbstractBaseUser, client: str) -> Assignme
         return existing
     try:
         with transaction.atomic():
-            locked = Hit.objects.select_for_update().select_related("batch").get(pk=hit.pk)
+            locked = Hit.objects.select_for_update(of=("self",)).select_related("batch").get(pk=hit.pk)
             check_start(locked, Starter(client, worker))
             assignment, _ = Assignment.objects.get_or_create(
                 hit=locked, worker=worker,

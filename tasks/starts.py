@@ -2,10 +2,11 @@
 
 A start is refused, with a message for the worker and nothing stored, when the HIT no longer takes
 work (expired, past its lifetime, not published), when it already holds its places (plus a margin
-for MTurk, see `capacity`), when the client or the worker id started too many assignments lately
-(a fixed window counted in Django's cache), or when a local account already holds its share of
-unfinished assignments. Callers run `check_start` inside the transaction that locks the HIT and
-creates the assignment, so counting and creating cannot interleave.
+for MTurk, see `capacity`), when an anonymous client or worker id started too many assignments
+lately (a fixed window counted in Django's cache), or when a local account already holds its share
+of unfinished assignments (accounts are bounded by that share, not by the rate limits). Callers run
+`check_start` inside the transaction that locks the HIT and creates the assignment, so counting and
+creating cannot interleave.
 """
 
 import hashlib
@@ -64,8 +65,9 @@ def check_start(hit: Hit, starter: Starter) -> None:
     ).count() >= capacity(hit.batch):
         raise StartRefused("this HIT already has all the answers it needs: return it and take another", 409)
     if starter.worker.provider == Provider.LOCAL:
-        _check_local_share(starter.worker)
-    _count_start(starter)
+        _check_local_share(starter.worker)  # a logged-in account: its share bounds it, not its lab's address
+    else:
+        _count_start(starter)
 
 
 def check_open_for_starts(hit: Hit) -> None:

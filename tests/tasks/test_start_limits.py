@@ -1,6 +1,7 @@
 """Starts are rate-limited per client address and per worker id; a local account holds a bounded share."""
 
 import pytest
+from django.test import Client
 
 from tasks.models import Assignment, Provider, Worker
 from tasks.starts import client_address
@@ -67,3 +68,12 @@ def test_a_local_account_holds_a_bounded_number_of_open_assignments(client, sett
     body = {"token": page_config(page.content.decode())["token"], "selected": []}
     assert client.post(f"/hit/{first.pk}/submit/", body, content_type="application/json").status_code == 200
     assert client.get(f"/hit/{second.pk}/").status_code == 200
+
+
+def test_local_accounts_behind_one_address_are_not_throttled(settings):
+    settings.RELABEL_STARTS_PER_CLIENT = settings.RELABEL_STARTS_PER_WORKER = 1
+    hits = [open_hit(provider=Provider.LOCAL) for _ in range(3)]
+    for user in (UserFactory(), UserFactory()):
+        annotator = Client()
+        annotator.force_login(user)
+        assert [annotator.get(f"/hit/{hit.pk}/").status_code for hit in hits] == [200, 200, 200]
