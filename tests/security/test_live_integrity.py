@@ -1,6 +1,7 @@
 """Hostile clients against the live site (gunicorn, DEBUG off, PostgreSQL): invented work never counts, places
 cannot be hoarded, expired work is refused, parallel first loads agree (issue 19, items 1-3 and 11)."""
 
+import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
@@ -156,4 +157,31 @@ Batch.objects.filter(pk={made['batch']}).update(status="expired")
     assert late.status == 410 and "time ran out" in late.json()["detail"]
     fresh = browser.get(f"/hit/{made['hit']}/?" + urlencode(mturk_visit(f"NEW{made['hit']}", "ANEW")), headers=headers)
     assert fresh.status == 410 and "has expired" in fresh.text
+    assert live_site.run(STORED) == before
+
+
+def _logged_in(site: LiveSite, username: str) -> Browser:
+    """A browser logged in through the login form, as an annotator would (CSRF cookie, token and origin)."""
+    password = uuid.uuid4().hex
+    site.run("from django.contrib.auth.models import User\n"
+             f"User.objects.create_user({username!r}, password={password!r})")
+    browser = site.browser()
+    form = browser.get("/accounts/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+    body = urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token}).encode()
+    origin = site.base.replace("http://", "https://")
+    done = browser.post("/accounts/login/", body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Origin": origin, "Referer": origin + "/accounts/login/",
+    })
+    assert done.status == 302, done.text[-500:]
+    return browser
+
+
+def test_a_local_account_cannot_take_more_than_its_share_of_open_assignments(live_site):
+    hits = [_make_hit(live_site, provider="local", places=9)["hit"] for _ in range(4)]
+    browser = _logged_in(live_site, f"annotator-{uuid.uuid4().hex[:8]}")
+    assert [browser.get(f"/hit/{hit}/").status for hit in hits[:3]] == [200, 200, 200]
+    before = live_site.run(STORED)
+    refused = browser.get(f"/hit/{hits[3]}/")
+    assert refused.status == 409 and "unfinished HITs" in refused.text
     assert live_site.run(STORED) == before
