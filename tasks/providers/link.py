@@ -165,6 +165,8 @@ def start(batch: Batch, participant: str, client: str = "") -> Assignment:
         hit__batch=batch, worker__provider=Provider.LINK, worker__external_id=participant,
         status=AssignmentStatus.ACCEPTED,
     ).select_related("worker").first()
+    if mine is not None and mine.worker.blocked:
+        raise ProviderError("you can no longer take part in this study")
     if mine is not None:
         return mine
     with transaction.atomic():
