@@ -140,7 +140,10 @@ def _fill_hit(hit: Hit, crowd: list[Worker], behaviour: Behaviour, seed: int) ->
     stored = 0
     for worker in crowd[: hit.batch.assignments_per_hit]:
         with transaction.atomic():
-            assignment, _ = Assignment.objects.get_or_create(hit=hit, worker=worker)
+            assignment, _ = Assignment.objects.get_or_create(
+                hit=hit, worker=worker,
+                defaults={"confirmation": Assignment.Confirmation.CONFIRMED, "confirmed_at": timezone.now()},
+            )
         if assignment.status != Assignment.Status.ACCEPTED:
             continue
         rng = random.Random(f"{seed}:{hit.pk}:{worker.external_id}")

@@ -51,6 +51,7 @@ def stage_progress(dataset: Dataset) -> dict:
         "selection_frequencies": SelectionFrequency.objects.filter(image__dataset=dataset).count(),
         "classify_results": ClassifyResult.objects.filter(image__dataset=dataset).count(),
     }
+    progress["assignments"] = submitted_by_confirmation(dataset)
     for kind in (TaskKind.CONTAINS, TaskKind.CLASSIFY):
         counts = hits.filter(batch__kind=kind).aggregate(
             total=Count("id"),
@@ -59,6 +60,16 @@ def stage_progress(dataset: Dataset) -> dict:
         )
         progress[kind] = counts
     return progress
+
+
+def submitted_by_confirmation(dataset: Dataset) -> dict[str, int]:
+    """Submitted or approved assignments of the dataset by their platform's word: only confirmed ones count."""
+    Confirmation = Assignment.Confirmation
+    done = Assignment.objects.filter(hit__batch__dataset=dataset, status__in=COUNTED_STATUSES)
+    return done.aggregate(**{
+        state: Count("id", filter=Q(confirmation=state))
+        for state in (Confirmation.CONFIRMED, Confirmation.UNCONFIRMED, Confirmation.DISCARDED)
+    })
 
 
 def money(dataset: Dataset) -> dict:
@@ -87,6 +98,10 @@ def worker_quality(dataset: Dataset, limit: int = 200) -> list[dict]:
         .annotate(
             n_assignments=Count("assignments", filter=scope, distinct=True),
             n_flagged=Count("assignments", filter=scope & Q(assignments__flagged=True), distinct=True),
+            n_unconfirmed=Count(
+                "assignments", filter=scope & ~Q(assignments__confirmation=Assignment.Confirmation.CONFIRMED),
+                distinct=True,
+            ),
             gold=Avg("assignments__gold_accuracy", filter=scope),
         )
         .distinct()
@@ -104,6 +119,7 @@ def worker_quality(dataset: Dataset, limit: int = 200) -> list[dict]:
             "blocked": worker.blocked,
             "assignments": worker.n_assignments,
             "flagged": worker.n_flagged,
+            "unconfirmed": worker.n_unconfirmed,
             "gold": worker.gold,
             "judgments": judgments["n"],
             "selection_rate": judgments["selected"] / judgments["n"] if judgments["n"] else None,

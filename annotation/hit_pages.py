@@ -1,7 +1,9 @@
 """Who is looking at a HIT page, and with which assignment (the HIT page contract).
 
 - MTurk-style visit (`assignmentId`, `workerId`, `turkSubmitTo` in the query): the Worker and the
-  Assignment are created on first sight; `ASSIGNMENT_ID_NOT_AVAILABLE` or no id means preview.
+  Assignment are created on first sight, unconfirmed until the platform's sync lists the assignment
+  (an address anyone can invent must not count); `ASSIGNMENT_ID_NOT_AVAILABLE` or no id means preview.
+  New starts follow tasks.starts (open HIT, places, rate limits).
 - A logged-in, non-staff user on a local-provider HIT works as Worker(provider="local", username).
 - Everyone else gets a read-only preview.
 """
@@ -13,24 +15,26 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
+from django.utils import timezone
 
 from tasks.models import Assignment, Hit, Provider, Worker
 from tasks.mturk import WORKER_SITES
+from tasks.starts import HOLDING_STATUSES, Starter, StartRefused, check_start
 
 PREVIEW_ASSIGNMENT_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
 # MTurk's requester-era site and every worker site (production workers work on worker.mturk.com).
 MTURK_HOSTS = ("https://www.mturk.com", *WORKER_SITES.values())
 MAX_PARAM_LENGTH = 128
-OPEN_STATUSES = (Assignment.Status.ACCEPTED, Assignment.Status.SUBMITTED, Assignment.Status.APPROVED)
 
 
 class VisitError(Exception):
     """The HIT cannot be worked on as asked; the message is shown to the worker."""
 
-    def __init__(self, detail: str, status: int = 400) -> None:
+    def __init__(self, detail: str, status: int = 400, retry_after: int | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.status = status
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -57,12 +61,17 @@ def mturk_submit_url(turk_submit_to: str) -> str:
     return f"{origin}/mturk/externalSubmit"
 
 
-def resolve_visit(hit: Hit, params: dict[str, str], user: AbstractBaseUser | AnonymousUser) -> Visit:
-    """Decide preview or work for this request, creating the Worker and Assignment when working."""
+def resolve_visit(
+    hit: Hit, params: dict[str, str], user: AbstractBaseUser | AnonymousUser, client: str = ""
+) -> Visit:
+    """Decide preview or work for this request, creating the Worker and Assignment when working.
+
+    `client` is the visitor's address (tasks.starts.client_address), counted when a new assignment starts.
+    """
     assignment_id = params.get("assignmentId", "")
     if hit.batch.provider == Provider.LOCAL:
         if user.is_authenticated and not user.is_staff:
-            return Visit(_local_assignment(hit, user))
+            return Visit(_local_assignment(hit, user, client))
         return Visit(None)
     if not assignment_id or assignment_id == PREVIEW_ASSIGNMENT_ID:
         return Visit(None)
@@ -71,43 +80,66 @@ def resolve_visit(hit: Hit, params: dict[str, str], user: AbstractBaseUser | Ano
         raise VisitError("the HIT address lacks a valid workerId or assignmentId")
     submit_to = params.get("turkSubmitTo")
     submit_url = mturk_submit_url(submit_to) if submit_to else None
-    return Visit(_provider_assignment(hit, worker_id, assignment_id), submit_url)
+    return Visit(_provider_assignment(hit, worker_id, assignment_id, client), submit_url)
 
 
-def _check_open(hit: Hit, worker: Worker) -> None:
-    if worker.blocked:
-        raise VisitError("you can no longer work on these HITs", status=403)
-    if hit.status != Hit.Status.PUBLISHED:
-        raise VisitError("this HIT is not open for work", status=410)
+def _existing_assignment(hit: Hit, external_worker_id: str, provider_assignment_id: str) -> Assignment | None:
+    existing = (
+        Assignment.objects.select_related("worker").filter(provider_assignment_id=provider_assignment_id).first()
+    )
+    if existing is not None and (existing.hit_id != hit.pk or existing.worker.external_id != external_worker_id):
+        raise VisitError("this assignment belongs to another HIT or worker", status=403)
+    return existing
 
 
-def _provider_assignment(hit: Hit, external_worker_id: str, provider_assignment_id: str) -> Assignment:
-    worker, _ = Worker.objects.get_or_create(provider=hit.batch.provider, external_id=external_worker_id)
-    existing = Assignment.objects.filter(provider_assignment_id=provider_assignment_id).first()
+def _provider_assignment(hit: Hit, external_worker_id: str, provider_assignment_id: str, client: str) -> Assignment:
+    """The platform's assignment, created UNCONFIRMED on first sight: it counts once the platform's sync saw it.
+
+    Idempotent: parallel first loads of one assignment all get the one row (the HIT lock orders them,
+    and a unique-constraint race that slips past it is answered with the row that won).
+    """
+    existing = _existing_assignment(hit, external_worker_id, provider_assignment_id)
     if existing is not None:
-        if existing.hit_id != hit.pk or existing.worker_id != worker.pk:
-            raise VisitError("this assignment belongs to another HIT or worker", status=403)
         return existing
-    _check_open(hit, worker)
+    if hit.batch.provider == Provider.LINK:
+        raise VisitError("open this study from the link on your platform, not from a HIT address", status=403)
     try:
         with transaction.atomic():
-            return Assignment.objects.create(hit=hit, worker=worker, provider_assignment_id=provider_assignment_id)
+            locked = Hit.objects.select_for_update(of=("self",)).select_related("batch").get(pk=hit.pk)
+            existing = _existing_assignment(locked, external_worker_id, provider_assignment_id)
+            if existing is not None:
+                return existing
+            worker, _ = Worker.objects.get_or_create(provider=hit.batch.provider, external_id=external_worker_id)
+            check_start(locked, Starter(client, worker))
+            return Assignment.objects.create(
+                hit=locked, worker=worker, provider_assignment_id=provider_assignment_id,
+                confirmation=Assignment.Confirmation.UNCONFIRMED,
+            )
     except IntegrityError as exc:
+        existing = _existing_assignment(hit, external_worker_id, provider_assignment_id)
+        if existing is not None:
+            return existing
         raise VisitError("you already have an assignment for this HIT", status=409) from exc
+    except StartRefused as exc:
+        raise VisitError(exc.detail, exc.status, exc.retry_after) from exc
 
 
-def _local_assignment(hit: Hit, user: AbstractBaseUser) -> Assignment:
+def _local_assignment(hit: Hit, user: AbstractBaseUser, client: str) -> Assignment:
+    """A logged-in annotator's assignment: confirmed at once, since the account itself holds the place."""
     worker = local_worker(user)
     existing = Assignment.objects.filter(hit=hit, worker=worker).first()
     if existing is not None:
         return existing
-    _check_open(hit, worker)
-    with transaction.atomic():
-        locked = Hit.objects.select_for_update().get(pk=hit.pk)
-        taken = Assignment.objects.filter(hit=locked, status__in=OPEN_STATUSES).count()
-        if taken >= hit.batch.assignments_per_hit:
-            raise VisitError("this HIT already has all the answers it needs", status=409)
-        assignment, _ = Assignment.objects.get_or_create(hit=locked, worker=worker)
+    try:
+        with transaction.atomic():
+            locked = Hit.objects.select_for_update(of=("self",)).select_related("batch").get(pk=hit.pk)
+            check_start(locked, Starter(client, worker))
+            assignment, _ = Assignment.objects.get_or_create(
+                hit=locked, worker=worker,
+                defaults={"confirmation": Assignment.Confirmation.CONFIRMED, "confirmed_at": timezone.now()},
+            )
+    except StartRefused as exc:
+        raise VisitError(exc.detail, exc.status, exc.retry_after) from exc
     return assignment
 
 
@@ -132,7 +164,7 @@ def next_local_hit(user: AbstractBaseUser) -> Hit | None:
         return started
     return (
         open_hits.exclude(assignments__worker=worker)
-        .annotate(taken=Count("assignments", filter=Q(assignments__status__in=OPEN_STATUSES)))
+        .annotate(taken=Count("assignments", filter=Q(assignments__status__in=HOLDING_STATUSES)))
         .filter(taken__lt=F("batch__assignments_per_hit"))
         .order_by("batch_id", "id")
         .first()

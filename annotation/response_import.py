@@ -275,6 +275,7 @@ class Writer:
             now = timezone.now()
             Assignment.objects.bulk_create([
                 Assignment(hit_id=self._hit(label), worker_id=self.workers[name], status=Assignment.Status.APPROVED,
+                           confirmation=Assignment.Confirmation.CONFIRMED, confirmed_at=now,
                            submitted_at=now, reviewed_at=now)
                 for label, name in missing
             ], ignore_conflicts=True)

@@ -9,6 +9,7 @@ import json
 from collections.abc import Mapping
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from annotation.label1000 import AnswerError
 from annotation.label1000 import store_answers as store_label1000
@@ -62,6 +63,7 @@ def submit(hit_id: int, payload: Mapping, user_id: int | None = None) -> dict:
                 return result_body(assignment)
             if assignment.status != Assignment.Status.ACCEPTED:
                 raise SubmissionError(f"this assignment is {assignment.status}: it can no longer be submitted", 409)
+            _check_deadline(assignment)
             stored = _store(assignment, payload)
             transition(assignment, Assignment.Status.SUBMITTED, note="submitted by the worker")
     except (IntegrityError, TransitionError):
@@ -87,6 +89,15 @@ def _locked_assignment(assignment_id: int, hit_id: int, worker_id: int, user_id:
     if assignment.hit.batch.provider == Provider.LOCAL and assignment.worker.user_id != user_id:
         raise SubmissionError("log in as the annotator this HIT was opened by", status=403)
     return assignment
+
+
+def _check_deadline(assignment: Assignment) -> None:
+    """Work is taken until the assignment's own deadline, even on a HIT expired meanwhile; nothing after."""
+    if timezone.now() > assignment.deadline:
+        raise SubmissionError(
+            f"this assignment's time ran out at {assignment.deadline:%Y-%m-%d %H:%M:%S} UTC: "
+            "it can no longer be submitted (return it on your platform)", status=410,
+        )
 
 
 def result_body(assignment: Assignment, stored: int | None = None) -> dict:

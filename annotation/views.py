@@ -22,6 +22,7 @@ from annotation.models import LabelClass
 from annotation.submission import MAX_BODY_BYTES, SubmissionError, parse_body, submit
 from tasks.models import Batch, Hit, TaskKind
 from tasks.signing import make_token
+from tasks.starts import client_address
 
 
 def _hit_csp(submit_url: str | None) -> str:
@@ -46,10 +47,12 @@ def hit_page(request: HttpRequest, hit_id: int) -> HttpResponse:
     if hit.batch.kind not in (TaskKind.CONTAINS, TaskKind.CLASSIFY, TaskKind.LABEL1000):
         raise Http404("no page for this kind of HIT")
     try:
-        visit = resolve_visit(hit, request.GET.dict(), request.user)
+        visit = resolve_visit(hit, request.GET.dict(), request.user, client_address(request.META))
     except VisitError as exc:
         response = _error_page(request, exc.detail, exc.status)
         response["Content-Security-Policy"] = _hit_csp(None)
+        if exc.retry_after:
+            response["Retry-After"] = str(exc.retry_after)
         return response
     if visit.preview and hit.status != Hit.Status.PUBLISHED and not request.user.is_staff:
         raise Http404("this HIT is not published")

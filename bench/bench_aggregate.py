@@ -85,7 +85,8 @@ def fill(args: argparse.Namespace):
     grids = [(label, start) for label in labels for start in range(0, args.images, GRID)]
     hits = Hit.objects.bulk_create([Hit(batch=batch, label=label) for label, _ in grids], batch_size=10_000)
     assignments = Assignment.objects.bulk_create(
-        [Assignment(hit=hit, worker=worker, status="submitted") for hit in hits for worker in workers],
+        [Assignment(hit=hit, worker=worker, status="submitted", confirmation="confirmed")
+         for hit in hits for worker in workers],
         batch_size=10_000,
     )
     image_ids = np.array([image.pk for image in images], dtype=np.int64)

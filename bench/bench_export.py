@@ -114,6 +114,7 @@ def fill_judgments(rows: int) -> None:
     hits = list(Hit.objects.filter(batch=batch).order_by("id").values_list("id", "label_id"))
     Assignment.objects.bulk_create([
         Assignment(hit_id=hits[a // ASSIGNMENTS_PER_HIT][0], status=Assignment.Status.APPROVED,
+                   confirmation=Assignment.Confirmation.CONFIRMED,
                    worker_id=worker_ids[(a % ASSIGNMENTS_PER_HIT + a // ASSIGNMENTS_PER_HIT * 13) % WORKERS])
         for a in range(n_assignments)
     ], batch_size=5000)

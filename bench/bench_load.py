@@ -72,6 +72,9 @@ def server_env(tmp: Path) -> dict[str, str]:
         "STATIC_ROOT": str(tmp / "static"),
         "MEDIA_ROOT": str(tmp / "media"),
         "RELABEL_VAR_DIR": str(tmp / "var"),
+        # Every simulated worker comes from this one machine: lift the per-address and per-worker start limits.
+        "RELABEL_STARTS_PER_CLIENT": "1000000",
+        "RELABEL_STARTS_PER_WORKER": "1000000",
     }
 
 

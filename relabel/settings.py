@@ -259,3 +259,37 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
+
+# --- Issue 19 items 1-3 (h19a): who may start an assignment, and for how long -----------------------
+# Start limits count in Django's cache: set CACHE_URL (redis://...) wherever more than one web process
+# runs, so that every process sees the same counts (without it each process counts on its own).
+CACHE_URL = env_str("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# New assignments per client address and per worker / participant id in one window (429 beyond).
+RELABEL_START_WINDOW_SECONDS = env_int("RELABEL_START_WINDOW_SECONDS", 600)
+RELABEL_STARTS_PER_CLIENT = env_int("RELABEL_STARTS_PER_CLIENT", 30)
+RELABEL_STARTS_PER_WORKER = env_int("RELABEL_STARTS_PER_WORKER", 20)
+# The client address is the last X-Forwarded-For entry (the one our proxy adds) only behind the proxy.
+RELABEL_TRUSTS_PROXY_FORWARDED_FOR = env_bool("RELABEL_TRUSTS_PROXY_FORWARDED_FOR", env_bool("BEHIND_TLS_PROXY", False))
+# Unfinished assignments one local annotator account may hold at once.
+RELABEL_LOCAL_MAX_OPEN_ASSIGNMENTS = env_int("RELABEL_LOCAL_MAX_OPEN_ASSIGNMENTS", 3)
+# Rows an MTurk HIT may hold beyond its places (returned assignments wait for their deadline).
+RELABEL_HIT_OVERFILL_MARGIN = env_int("RELABEL_HIT_OVERFILL_MARGIN", 2)
+for _name in ("RELABEL_START_WINDOW_SECONDS", "RELABEL_STARTS_PER_CLIENT", "RELABEL_STARTS_PER_WORKER",
+              "RELABEL_LOCAL_MAX_OPEN_ASSIGNMENTS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name}={globals()[_name]} must be at least 1")
+if RELABEL_HIT_OVERFILL_MARGIN < 0:
+    raise ImproperlyConfigured(f"RELABEL_HIT_OVERFILL_MARGIN={RELABEL_HIT_OVERFILL_MARGIN} must be 0 or more")
+# Accepted assignments past their deadline give their place back (tasks.tasks.abandon_overdue_assignments).
+CELERY_BEAT_SCHEDULE["abandon-overdue-assignments"] = {
+    "task": "tasks.tasks.abandon_overdue_assignments",
+    "schedule": float(env_int("RELABEL_ABANDON_INTERVAL_SECONDS", 60)),
+}
+# --- end of issue 19 items 1-3 (h19a) -----------------------------------------------------------------

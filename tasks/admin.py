@@ -70,8 +70,10 @@ class HitAdmin(admin.ModelAdmin):
 
 @admin.register(Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
-    list_display = ("id", "hit", "worker", "status", "answer_missing", "gold_accuracy", "flagged", "submitted_at")
-    list_filter = ("status", "answer_missing", "flagged", "confirmation")
+    list_display = (
+        "id", "hit", "worker", "status", "confirmation", "answer_missing", "gold_accuracy", "flagged", "submitted_at",
+    )
+    list_filter = ("status", "confirmation", "answer_missing", "flagged")
     actions = [approve_assignments, reject_assignments, approve_after_all, pay_bonus]
     search_fields = ("provider_assignment_id", "worker__external_id")
     raw_id_fields = ("hit", "worker")

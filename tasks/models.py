@@ -1,7 +1,11 @@
 """Crowd task lifecycle: workers, batches, HITs with their items, assignments and their history."""
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
+
+DEFAULT_ASSIGNMENT_DURATION_SECONDS = 3600
 
 
 class TaskKind(models.TextChoices):
@@ -68,6 +72,12 @@ class Batch(models.Model):
 
     def __str__(self) -> str:
         return f"batch {self.pk} {self.kind} {self.dataset_id}"
+
+    @property
+    def assignment_duration(self) -> timedelta:
+        """How long a worker has for one assignment (MTurk's AssignmentDurationInSeconds)."""
+        seconds = (self.options or {}).get("assignment_duration_seconds", DEFAULT_ASSIGNMENT_DURATION_SECONDS)
+        return timedelta(seconds=int(seconds))
 
 
 class Hit(models.Model):
@@ -149,8 +159,8 @@ class Assignment(models.Model):
     gold_accuracy = models.FloatField(null=True, blank=True)
     flagged = models.BooleanField(default=False, help_text="Failed quality control: excluded from aggregates")
     confirmation = models.CharField(
-        max_length=12, choices=Confirmation.choices, default=Confirmation.CONFIRMED,
-        help_text="Only assignments the platform confirmed count in aggregates",
+        max_length=12, choices=Confirmation.choices, default=Confirmation.UNCONFIRMED,
+        help_text="Only assignments the platform confirmed count in aggregates; every creation path says which",
     )
     confirmed_at = models.DateTimeField(null=True, blank=True)
     answer_missing = models.BooleanField(
@@ -177,6 +187,11 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"assignment {self.pk} ({self.status})"
+
+    @property
+    def deadline(self) -> datetime:
+        """The last moment this assignment may be submitted: accepted + the batch's assignment duration."""
+        return self.accepted_at + self.hit.batch.assignment_duration
 
 
 class AssignmentTransition(models.Model):

@@ -1,10 +1,10 @@
-"""Celery wrappers: the periodic assignment sync (CELERY_BEAT_SCHEDULE in settings)."""
+"""Celery wrappers: the periodic assignment sync and timeouts (CELERY_BEAT_SCHEDULE in settings)."""
 
 import logging
 
 from celery import shared_task
 
-from tasks import services
+from tasks import services, timeouts
 from tasks.models import Batch
 from tasks.mturk import MTurkError
 from tasks.providers import ProviderError
@@ -30,3 +30,11 @@ def sync_published_batches() -> None:
             sync_batch(batch_id)
         except (ProviderError, MTurkError):
             log.exception("sync of batch %s failed", batch_id)
+
+
+@shared_task(ignore_result=True)
+def abandon_overdue_assignments() -> None:
+    """Periodic: free the places of accepted assignments past their deadline; safe to re-run."""
+    abandoned = timeouts.abandon_overdue()
+    if abandoned:
+        log.info("%s overdue assignments abandoned", abandoned)

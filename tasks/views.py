@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tasks.models import Batch
 from tasks.providers import ProviderError, link
+from tasks.starts import StartRefused, client_address
 
 
 @require_GET
@@ -15,7 +16,12 @@ def link_start(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = get_object_or_404(Batch, pk=batch_id)
     participant = request.GET.get(batch.options.get("link_id_param", link.DEFAULT_ID_PARAM), "").strip()
     try:
-        assignment = link.start(batch, participant)
+        assignment = link.start(batch, participant, client_address(request.META))
+    except StartRefused as exc:
+        response = render(request, "tasks/link_message.html", {"detail": exc.detail}, status=exc.status)
+        if exc.retry_after:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     except ProviderError as exc:
         return render(request, "tasks/link_message.html", {"detail": str(exc)}, status=400)
     return redirect(link.hit_url(assignment))

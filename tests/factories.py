@@ -99,6 +99,8 @@ class AssignmentFactory(factory.django.DjangoModelFactory):
 
     hit = factory.SubFactory(HitFactory)
     worker = factory.SubFactory(WorkerFactory)
+    # Test data stands for work a platform vouched for; tests of unconfirmed work say so.
+    confirmation = Assignment.Confirmation.CONFIRMED
 
 
 class ContainsJudgmentFactory(factory.django.DjangoModelFactory):

@@ -19,7 +19,10 @@ from django.db.models import Count, Q
 
 from tasks.models import Assignment, Batch, Hit, Provider, Worker
 from tasks.providers.base import DEFAULT_REJECT_FEEDBACK, CrowdProvider, ProviderError, SyncReport
-from tasks.transitions import AssignmentStatus
+from tasks.starts import HOLDING_STATUSES, Starter, StartRefused, capacity, check_start
+from tasks.transitions import AssignmentStatus, settle_confirmation
+
+Confirmation = Assignment.Confirmation
 
 ID_COLUMNS = ("participant_id", "participant id", "prolific_pid", "worker_id", "workerid", "worker id")
 CODE_COLUMNS = ("completion_code", "completion code", "entered_code", "entered code", "code")
@@ -40,6 +43,8 @@ class ReconcileReport:
     wrong_code: list[str] = field(default_factory=list)
     no_submission: list[str] = field(default_factory=list)
     already_reviewed: list[str] = field(default_factory=list)
+    confirmed: list[str] = field(default_factory=list)
+    discarded: list[str] = field(default_factory=list)
 
 
 def completion_code(batch: Batch) -> str:
@@ -91,15 +96,39 @@ class LinkProvider(CrowdProvider):
         return SyncReport()
 
     def reconcile(self, batch: Batch, rows: Iterable[tuple[str, str]]) -> ReconcileReport:
-        """Approve submitted work whose participant entered the batch's code; reject work that failed QC."""
+        """Approve submitted work whose participant entered the batch's code; reject work that failed QC.
+
+        The export is the platform's word on who took part: a participant with the right code confirms
+        their assignments (only confirmed work counts); submitted work of participants the export never
+        mentions is discarded (kept, never counted). Work with a wrong code stays unconfirmed for review.
+        """
         code = completion_code(batch)
         report = ReconcileReport()
+        rows = list(rows)
         for participant, entered in rows:
             if entered.upper() != code.upper():
                 report.wrong_code.append(participant)
                 continue
+            self._confirm_participant(batch, participant, report)
             self._reconcile_participant(batch, participant, report)
+        self._discard_unknown(batch, {participant for participant, _ in rows}, report)
         return report
+
+    def _confirm_participant(self, batch: Batch, participant: str, report: ReconcileReport) -> None:
+        mine = Assignment.objects.filter(
+            hit__batch=batch, worker__external_id=participant, confirmation=Confirmation.UNCONFIRMED
+        )
+        for assignment in mine.order_by("pk"):
+            if settle_confirmation(assignment, Confirmation.CONFIRMED, note="in the platform's export, right code"):
+                report.confirmed.append(participant)
+
+    def _discard_unknown(self, batch: Batch, known: set[str], report: ReconcileReport) -> None:
+        unknown = Assignment.objects.filter(
+            hit__batch=batch, status=AssignmentStatus.SUBMITTED, confirmation=Confirmation.UNCONFIRMED
+        ).exclude(worker__external_id__in=known).select_related("worker")
+        for assignment in unknown.order_by("pk"):
+            if settle_confirmation(assignment, Confirmation.DISCARDED, note="not in the platform's export"):
+                report.discarded.append(assignment.worker.external_id)
 
     def _reconcile_participant(self, batch: Batch, participant: str, report: ReconcileReport) -> None:
         assignments = Assignment.objects.filter(hit__batch=batch, worker__external_id=participant)
@@ -120,30 +149,48 @@ class LinkProvider(CrowdProvider):
                 report.approved.append(participant)
 
 
-def start(batch: Batch, participant: str) -> Assignment:
-    """The participant's assignment in this batch: their unfinished one, else one on a HIT that needs answers."""
+def start(batch: Batch, participant: str, client: str = "") -> Assignment:
+    """The participant's assignment in this batch: their unfinished one, else a new one on a HIT that needs answers.
+
+    A new assignment is UNCONFIRMED (anyone can type a participant id): reconcile() confirms it from the
+    platform's export. `client` is the visitor's address, counted by tasks.starts' rate limits.
+    """
     if not participant or len(participant) > 128:
         raise ProviderError("the study link lacks the participant id: check the URL parameters on the platform")
-    if batch.provider != Provider.LINK or batch.status not in (Batch.Status.PUBLISHING, Batch.Status.PUBLISHED):
+    if batch.provider != Provider.LINK:
         raise ProviderError("this study is not open")
-    worker, _ = Worker.objects.get_or_create(provider=Provider.LINK, external_id=participant)
-    if worker.blocked:
+    if batch.status not in (Batch.Status.PUBLISHING, Batch.Status.PUBLISHED):
+        raise StartRefused("this study has ended or is not open yet: return it on your platform", 410)
+    mine = Assignment.objects.filter(
+        hit__batch=batch, worker__provider=Provider.LINK, worker__external_id=participant,
+        status=AssignmentStatus.ACCEPTED,
+    ).select_related("worker").first()
+    if mine is not None and mine.worker.blocked:
         raise ProviderError("you can no longer take part in this study")
-    mine = Assignment.objects.filter(hit__batch=batch, worker=worker, status=AssignmentStatus.ACCEPTED).first()
     if mine is not None:
         return mine
     with transaction.atomic():
         Batch.objects.select_for_update().get(pk=batch.pk)  # one participant placed at a time
-        open_hits = (
-            Hit.objects.filter(batch=batch, status=Hit.Status.PUBLISHED)
-            .exclude(assignments__worker=worker)
-            .annotate(taken=Count("assignments", filter=~Q(assignments__status=AssignmentStatus.ABANDONED)))
-            .filter(taken__lt=batch.assignments_per_hit).order_by("taken", "pk")
-        )
-        hit = open_hits.first()
+        worker, _ = Worker.objects.get_or_create(provider=Provider.LINK, external_id=participant)
+        hit = _hit_with_room(batch, worker)
         if hit is None:
             raise ProviderError("all the work of this study is taken: return the study on the platform")
-        return Assignment.objects.create(hit=hit, worker=worker, provider_assignment_id=f"L{uuid.uuid4().hex.upper()}")
+        check_start(hit, Starter(client, worker))
+        return Assignment.objects.create(
+            hit=hit, worker=worker, provider_assignment_id=f"L{uuid.uuid4().hex.upper()}",
+            confirmation=Assignment.Confirmation.UNCONFIRMED,
+        )
+
+
+def _hit_with_room(batch: Batch, worker: Worker) -> Hit | None:
+    """The open HIT of the batch with the fewest places held that this worker has not done."""
+    holding = Q(assignments__status__in=HOLDING_STATUSES) & ~Q(assignments__confirmation=Confirmation.DISCARDED)
+    return (
+        Hit.objects.filter(batch=batch, status=Hit.Status.PUBLISHED)
+        .exclude(assignments__worker=worker)
+        .annotate(taken=Count("assignments", filter=holding))
+        .filter(taken__lt=capacity(batch)).order_by("taken", "pk").first()
+    )
 
 
 def hit_url(assignment: Assignment) -> str:

@@ -5,11 +5,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils import timezone
 
 from tasks import mturk
 from tasks.models import Assignment, Batch, Bonus, Hit, Worker
 from tasks.providers.base import CrowdProvider, ProviderError, SyncReport, hit_token
-from tasks.transitions import AssignmentStatus, TransitionError, transition
+from tasks.transitions import AssignmentStatus, TransitionError, settle_confirmation, transition
 
 TITLES = {
     "contains": "Select the images that contain an object",
@@ -183,9 +184,12 @@ class MTurkProvider(CrowdProvider):
         report = SyncReport()
         hits = batch.hits.exclude(provider_hit_id="").select_related("batch").order_by("pk")
         for hit in hits:
+            listed: set[str] = set()
             for index, provider_hit_id in enumerate(hit.provider_round_ids or [hit.provider_hit_id]):
                 for remote in mturk.iter_assignments(self.client, provider_hit_id):
+                    listed.add(remote["AssignmentId"])
                     self._sync_one(hit, index, remote, report)
+            discard_unlisted(hit, listed)
         return report
 
     def _sync_one(self, hit: Hit, index: int, remote: dict, report: SyncReport) -> None:
@@ -268,3 +272,18 @@ class MTurkProvider(CrowdProvider):
         for provider_hit_id in hit.provider_round_ids or [hit.provider_hit_id]:
             mturk.expire_hit(self.client, provider_hit_id)
 
+
+
+def discard_unlisted(hit: Hit, listed_ids: set[str]) -> None:
+    """Discard our assignments of `hit` that MTurk never listed (every round); sync confirmed the listed ones.
+
+    Submitted here but never listed once its deadline passed (by then MTurk lists every assignment a
+    worker submitted to it): discarded, kept but never counted. An unlisted assignment still within its
+    deadline may yet be submitted on MTurk: it waits.
+    """
+    Confirmation = Assignment.Confirmation
+    unconfirmed = Assignment.objects.filter(hit=hit, confirmation=Confirmation.UNCONFIRMED).select_related("hit__batch")
+    now = timezone.now()
+    for assignment in unconfirmed.exclude(provider_assignment_id__in=listed_ids).order_by("pk"):
+        if assignment.status == AssignmentStatus.SUBMITTED and assignment.deadline < now:
+            settle_confirmation(assignment, Confirmation.DISCARDED, note="MTurk never listed it")

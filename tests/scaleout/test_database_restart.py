@@ -8,6 +8,7 @@ import pytest
 
 from tests.scaleout.conftest import accept_hit
 from tests.scaleout.services import (
+    UNLIMITED_STARTS,
     PrivatePostgres,
     app_env,
     build_scenario,
@@ -60,7 +61,7 @@ def retry_failed(base: str, outcomes: list) -> list:
 
 
 def test_requests_fail_cleanly_and_no_partial_rows_survive_a_restart(tmp_path, private_postgres):
-    env = app_env(tmp_path, private_postgres.url, DB_CONN_MAX_AGE="0")
+    env = app_env(tmp_path, private_postgres.url, DB_CONN_MAX_AGE="0", **UNLIMITED_STARTS)
     manage(env, "migrate", "-v0")
     hits = build_scenario(env, hits=HITS, grid=GRID)["hits"]
     port = free_port()

@@ -80,8 +80,10 @@ class LiveSite:
             self.tmp, self.database.url, DEBUG="0", SECRET_KEY=secrets.token_urlsafe(48),
             ALLOWED_HOSTS="127.0.0.1", RELABEL_PUBLIC_BASE_URL=f"https://127.0.0.1:{self.port}",
             BEHIND_TLS_PROXY="1", SESSION_COOKIE_SECURE="0", CSRF_COOKIE_SECURE="0",
+            STATIC_ROOT=str(self.tmp / "static"),
         )
         manage(self.env, "migrate", "-v0")
+        manage(self.env, "collectstatic", "--noinput", "-v0")  # DEBUG off: pages need the static manifest
         self.process = start_gunicorn(self.env, self.port, self.tmp / "gunicorn.log", workers=2)
 
     def stop(self) -> None:

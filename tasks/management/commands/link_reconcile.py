@@ -32,6 +32,8 @@ class Command(BaseCommand):
             ("Approve on the platform", report.approved), ("Reject on the platform (failed QC)", report.rejected),
             ("Wrong completion code (review by hand)", report.wrong_code),
             ("No submission stored here", report.no_submission), ("Already reviewed", report.already_reviewed),
+            ("Confirmed (now counted)", report.confirmed),
+            ("Discarded: not in the export (kept, never counted)", report.discarded),
         ):
             if ids:
                 self.stdout.write(f"{title}: {', '.join(ids)}")
