@@ -10,7 +10,7 @@ from tasks.providers import get_provider
 from tasks.quality import counted
 from tasks.services import publish_batch, sync_batch
 from tests.integrity import page_config
-from tests.mturk_sim import accept, make_batch, post_form, running_simulator
+from tests.mturk_sim import accept, make_batch, running_simulator, submit
 
 pytestmark = pytest.mark.django_db
 Confirmation = Assignment.Confirmation
@@ -39,7 +39,7 @@ def test_it_confirms_listed_work_and_discards_invented_work_past_its_deadline(cl
     hit = batch.hits.get()
     real_id = accept(sim, hit.provider_hit_id, "AREAL")["assignmentId"]
     real = _work(client, hit, real_id, "AREAL")
-    assert post_form(f"{sim}/mturk/externalSubmit", {"assignmentId": real_id})[0] == 200
+    assert submit(sim, real_id)[0] == 200
     old_fake = _work(client, hit, "INVENTED-OLD", "AFAKE1")
     Assignment.objects.filter(pk=old_fake.pk).update(accepted_at=timezone.now() - timedelta(hours=2))
     new_fake = _work(client, hit, "INVENTED-NEW", "AFAKE2")
