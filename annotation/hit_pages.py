@@ -2,6 +2,7 @@
 
 - MTurk-style visit (`assignmentId`, `workerId`, `turkSubmitTo` in the query): the Worker and the
   Assignment are created on first sight; `ASSIGNMENT_ID_NOT_AVAILABLE` or no id means preview.
+- Prolific HITs (tasks.prolific_flow): only an assignment the landing URL gave is shown, never created here.
 - A logged-in, non-staff user on a local-provider HIT works as Worker(provider="local", username).
 - Everyone else gets a read-only preview.
 """
@@ -15,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 
 from tasks.models import Assignment, Hit, Provider, Worker
+from tasks.prolific_flow import PROLIFIC_TARGETS
 
 PREVIEW_ASSIGNMENT_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
 MTURK_HOSTS = ("https://www.mturk.com", "https://workersandbox.mturk.com")
@@ -80,6 +82,8 @@ def _check_open(hit: Hit, worker: Worker) -> None:
 
 
 def _provider_assignment(hit: Hit, external_worker_id: str, provider_assignment_id: str) -> Assignment:
+    if hit.batch.provider in PROLIFIC_TARGETS:
+        return _prolific_assignment(hit, external_worker_id, provider_assignment_id)
     worker, _ = Worker.objects.get_or_create(provider=hit.batch.provider, external_id=external_worker_id)
     existing = Assignment.objects.filter(provider_assignment_id=provider_assignment_id).first()
     if existing is not None:
@@ -92,6 +96,17 @@ def _provider_assignment(hit: Hit, external_worker_id: str, provider_assignment_
             return Assignment.objects.create(hit=hit, worker=worker, provider_assignment_id=provider_assignment_id)
     except IntegrityError as exc:
         raise VisitError("you already have an assignment for this HIT", status=409) from exc
+
+
+def _prolific_assignment(hit: Hit, external_worker_id: str, provider_assignment_id: str) -> Assignment:
+    """Prolific work starts at the study's landing URL (tasks.prolific_flow); a HIT page never creates any."""
+    existing = Assignment.objects.filter(
+        provider_assignment_id=provider_assignment_id, hit=hit, worker__provider=hit.batch.provider,
+        worker__external_id=external_worker_id,
+    ).first()
+    if existing is None:
+        raise VisitError("this HIT was not given to you: open the study from Prolific", status=403)
+    return existing
 
 
 def _local_assignment(hit: Hit, user: AbstractBaseUser) -> Assignment:

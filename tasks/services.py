@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 REVIEWED = (Assignment.Status.APPROVED, Assignment.Status.REJECTED)
 SYNCED_STATUSES = (Batch.Status.PUBLISHING, Batch.Status.PUBLISHED, Batch.Status.EXPIRED)
 CENT = Decimal("0.01")
-# Providers that can take a bonus; MTurk pays it, local and link only record it (paid off-site).
-BONUS_TARGETS = (*MTURK_TARGETS, Provider.LOCAL, Provider.LINK)
+# Providers that can take a bonus; MTurk and Prolific pay it, local and link only record it (paid off-site).
+BONUS_TARGETS = (*MTURK_TARGETS, Provider.LOCAL, Provider.LINK, Provider.PROLIFIC, Provider.PROLIFIC_SIM)
 
 
 class PublishError(ProviderError):
@@ -147,8 +147,10 @@ def batches_to_sync() -> list[int]:
 
 
 def spent_cost(batch: Batch) -> SpentCost:
-    """What the batch has actually cost: approved rewards, paid bonuses and MTurk's fees on both."""
+    """What the batch has actually cost: approved rewards, paid bonuses and the platform's fees on both."""
     batch = Batch.objects.get(pk=batch.pk)
+    if batch.provider in (Provider.PROLIFIC, Provider.PROLIFIC_SIM):
+        return _prolific_spent(batch)
     approved = Assignment.objects.filter(hit__batch=batch, status=Assignment.Status.APPROVED).count()
     bonuses = list(Bonus.objects.filter(assignment__hit__batch=batch, status=Bonus.Status.PAID)
                    .values_list("amount", flat=True))
@@ -160,6 +162,16 @@ def spent_cost(batch: Batch) -> SpentCost:
     return SpentCost(
         approved=approved, rewards=batch.reward * approved, bonuses=sum(bonuses, Decimal("0.00")), fees=fees,
     )
+
+
+def _prolific_spent(batch: Batch) -> SpentCost:
+    from tasks.providers.prolific import ProlificProvider
+
+    rewards, fees = ProlificProvider(batch.provider).spent(batch)
+    approved = Assignment.objects.filter(hit__batch=batch, status=Assignment.Status.APPROVED).count()
+    bonuses = sum(Bonus.objects.filter(assignment__hit__batch=batch, status=Bonus.Status.PAID)
+                  .values_list("amount", flat=True), Decimal("0.00"))
+    return SpentCost(approved=approved, rewards=rewards, bonuses=bonuses, fees=fees)
 
 
 def fee_note(estimate: CostEstimate) -> str:

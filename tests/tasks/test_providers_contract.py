@@ -1,4 +1,4 @@
-"""One contract every crowd provider passes: local annotators, the link provider, and MTurk (on the simulator)."""
+"""One contract every crowd provider passes: local annotators, the link provider, MTurk and Prolific (simulators)."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -11,6 +11,7 @@ from tasks.services import publish_batch
 from tasks.transitions import TransitionError, transition
 from tests.factories import AssignmentFactory, WorkerFactory
 from tests.mturk_sim import accept, make_batch, post_form, running_simulator
+from tests.prolific_sim import running_prolific, work_session
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,10 @@ class Kit:
     sim_url: str | None = None
 
     def submitted(self, hit: Hit, worker_id: str, flagged: bool = False) -> Assignment:
-        """Work a worker has submitted, as the HIT page stores it (and on MTurk, as the simulator has it)."""
+        """Work a worker has submitted, as the HIT page stores it (and on a platform, as its simulator has it)."""
+        if self.target == Provider.PROLIFIC_SIM:
+            hit.refresh_from_db()
+            return work_session(self.sim_url, hit, worker_id, flagged)
         provider_assignment_id = ""
         if self.sim_url:
             accepted = accept(self.sim_url, hit.provider_hit_id, worker_id)
@@ -35,8 +39,13 @@ class Kit:
         return transition(assignment, Assignment.Status.SUBMITTED)
 
 
-@pytest.fixture(params=["local", "link", "simulator"])
+@pytest.fixture(params=["local", "link", "simulator", "prolific-sim"])
 def kit(request, settings, tmp_path):
+    if request.param == "prolific-sim":
+        with running_prolific(tmp_path / "prolific.json", settings) as url:
+            settings.PROLIFIC_SECONDS_PER_HIT = 600  # one HIT per participant session
+            yield Kit(get_provider("prolific-sim"), "prolific-sim", url)
+        return
     if request.param != "simulator":
         yield Kit(get_provider(request.param), request.param)
         return
