@@ -120,6 +120,22 @@ def study_body(batch: Batch, study: ProlificStudy, study_plan: StudyPlan) -> dic
     }
 
 
+def set_hits_per_session(batch: Batch, size: int) -> None:
+    """Prolific sessions of `size` HITs; only before the study exists."""
+    if size < 1:
+        raise ProviderError("--hits-per-session must be at least 1")
+    if ProlificStudy.objects.filter(batch=batch).exists() or batch.status != Batch.Status.DRAFT:
+        raise ProviderError(f"batch {batch.pk} is already published: its sessions' size cannot change")
+    batch.options = {**(batch.options or {}), "hits_per_session": size}
+    batch.save(update_fields=["options"])
+
+
+def draft_study_body(batch: Batch) -> dict:
+    """The study publishing would create (for --dry-run); the completion code is made at publish time."""
+    draft = ProlificStudy(batch=batch, internal_name=internal_name(batch), completion_code="<made at publish>")
+    return study_body(batch, draft, plan(batch))
+
+
 def rejection_message(feedback: str) -> str:
     """Prolific wants at least 100 characters: short feedback is followed by our standard explanation."""
     feedback = feedback.strip()
