@@ -79,7 +79,7 @@ def plan(batch: Batch) -> StudyPlan:
     minutes = max(1, math.ceil(size * seconds / 60))
     return StudyPlan(
         hits_per_session=size, places=max(1, math.ceil(hits * batch.assignments_per_hit / size)),
-        reward_per_place=(batch.reward * size).quantize(CENT), minutes=minutes,
+        reward_per_place=(Decimal(batch.reward) * size).quantize(CENT), minutes=minutes,
         maximum_minutes=int(options.get("maximum_allowed_minutes") or max(3 * minutes, minutes + 10)),
         fee_rate=settings.PROLIFIC_SERVICE_FEE_RATE,
     )
