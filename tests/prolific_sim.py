@@ -88,3 +88,15 @@ def work_session(sim_url: str, hit: Hit, name: str, flagged: bool = False, clien
     status, body = sim(done["Location"], method="GET")
     assert status == 200, body
     return assignment
+
+
+def finish_session(client, sim_url: str, batch, name: str, flagged: bool = False) -> str:
+    """A participant does their session's HITs (answers stored, `flagged` as QC scored them) and completes."""
+    landing, session = join(sim_url, batch.prolific_study.study_id, participant(name))
+    while (location := client.get(landing)["Location"]).startswith("/hit/"):
+        assignment = Assignment.objects.get(worker__external_id=participant(name), status=Assignment.Status.ACCEPTED)
+        Assignment.objects.filter(pk=assignment.pk).update(flagged=flagged)
+        assignment.refresh_from_db()
+        transition(assignment, Assignment.Status.SUBMITTED)
+    assert sim(location, method="GET")[0] == 200
+    return session

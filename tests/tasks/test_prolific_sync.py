@@ -9,23 +9,10 @@ from django.core.management import call_command
 from tasks.models import Assignment, ProlificSession
 from tasks.providers import get_provider
 from tasks.services import publish_batch, spent_cost, sync_batch
-from tasks.transitions import transition
 from tests.mturk_sim import make_batch
-from tests.prolific_sim import join, ledger, participant, sim, submission_status
+from tests.prolific_sim import finish_session, join, ledger, participant, sim, submission_status
 
 pytestmark = pytest.mark.django_db
-
-
-def finish_session(client, sim_url: str, batch, name: str, flagged: bool = False) -> str:
-    """A participant does their session's HITs (answers stored, `flagged` as QC scored them) and completes."""
-    landing, session = join(sim_url, batch.prolific_study.study_id, participant(name))
-    while (location := client.get(landing)["Location"]).startswith("/hit/"):
-        assignment = Assignment.objects.get(worker__external_id=participant(name), status=Assignment.Status.ACCEPTED)
-        Assignment.objects.filter(pk=assignment.pk).update(flagged=flagged)
-        assignment.refresh_from_db()
-        transition(assignment, Assignment.Status.SUBMITTED)
-    assert sim(location, method="GET")[0] == 200
-    return session
 
 
 def test_it_confirms_and_approves_a_passing_session(client, prolific, published):
