@@ -144,6 +144,21 @@ def rejection_message(feedback: str) -> str:
     return f"{feedback} {DEFAULT_REJECT_FEEDBACK}".strip()
 
 
+def resolve_in_doubt(bonus: Bonus, paid: bool) -> int:
+    """A person looked on Prolific at a bonus left `paying` (its pay call's reply was lost): record what they saw.
+
+    Paid: PAYING → PAID (and the assignment's bonus total). Not paid: PAYING → PENDING, so the next run
+    pays it. Returns 1 if this call changed the bonus, 0 if it was not in doubt (any more).
+    """
+    with transaction.atomic():
+        target = Bonus.Status.PAID if paid else Bonus.Status.PENDING
+        changes = {"status": target, "paid_at": timezone.now()} if paid else {"status": target}
+        changed = Bonus.objects.filter(pk=bonus.pk, status=Bonus.Status.PAYING).update(**changes)
+        if changed and paid:
+            Assignment.objects.filter(pk=bonus.assignment_id).update(bonus_paid=F("bonus_paid") + bonus.amount)
+    return changed
+
+
 class ProlificProvider(CrowdProvider):
     """Prolific's API (target "prolific") or the offline simulator ("prolific-sim")."""
 
@@ -352,7 +367,7 @@ class ProlificProvider(CrowdProvider):
                 return
             raise ProviderError(
                 f"bonus {bonus.pk}: Prolific payment {payment_id} was already sent once (state {bonus.status}) and "
-                "is never sent again; check the study's bonuses on Prolific, then mark it paid in the admin")
+                "is never sent again; check the study's bonuses on Prolific, then settle it in the Bonus admin")
         try:
             prolific.pay_bonus(self.client, payment_id)
         except prolific.ProlificError as exc:

@@ -21,7 +21,7 @@ def provider(prolific):
 
 
 @pytest.fixture
-def published(provider, settings):
+def published(provider):
     """A batch of 4 HITs, 2 assignments each, on the simulator, sessions of 2 HITs."""
     batch = make_batch(hits=4, assignments=2, options={"hits_per_session": 2})
     publish_batch(batch, provider)
