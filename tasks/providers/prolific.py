@@ -10,6 +10,7 @@ UPDATE) before the one pay call: Prolific pays again on every call, so a claimed
 again, whatever crashes or retries.
 """
 
+import dataclasses
 import math
 import secrets
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ SIMULATOR_TOKEN = "simulator"  # noqa: S105 (the simulator accepts any token)
 TARGET_MINUTES_PER_SESSION = 10
 DEFAULT_DEVICES = ["desktop"]
 REJECTION_CATEGORY = "FAILED_CHECK"
+LANDING_ATTEMPTS = 2
+LANDING_TIMEOUT_SECONDS = 10.0
 CENT = Decimal("0.01")
 TITLES = {
     "contains": "Find a named object in grids of photos",
@@ -190,7 +193,9 @@ class ProlificProvider(CrowdProvider):
         return prolific.workspace_balance(self.client, settings.PROLIFIC_WORKSPACE_ID)
 
     def submission(self, session_id: str) -> dict:
-        return prolific.get_submission(self.client, session_id)
+        """One submission, for a participant's landing page: two tries and a short timeout, never a long wait."""
+        quick = dataclasses.replace(self.client, max_attempts=LANDING_ATTEMPTS, timeout=LANDING_TIMEOUT_SECONDS)
+        return prolific.get_submission(quick, session_id)
 
     # -- publish -------------------------------------------------------------------------------------
     def _push_publish(self, hit: Hit) -> list[str]:
@@ -280,12 +285,16 @@ class ProlificProvider(CrowdProvider):
             report.unchanged += 1
         elif status in ("RETURNED", "TIMED-OUT"):
             report.updated_from_provider += bool(session and free_session(session, status.lower()))
-        elif session is None or not self._answers_stored(session):
+        elif session is None:
             if status == "AWAITING REVIEW":
                 report.missing_answer.append(submission["id"])
             else:
                 report.unchanged += 1
+        elif status == "AWAITING REVIEW" and not self._answers_stored(session):
+            report.missing_answer.append(submission["id"])
         else:
+            if status != "AWAITING REVIEW":  # reviewed on Prolific: HITs left unanswered go back to others
+                self._abandon_unfinished(session, status)
             for assignment in session_assignments(session):
                 settle_confirmation(assignment, Assignment.Confirmation.CONFIRMED, f"Prolific: {status}")
             if status == "AWAITING REVIEW":
@@ -293,6 +302,11 @@ class ProlificProvider(CrowdProvider):
             else:
                 self._mirror(session, AssignmentStatus.APPROVED if status == "APPROVED" else AssignmentStatus.REJECTED,
                              report)
+
+    @staticmethod
+    def _abandon_unfinished(session: ProlificSession, status: str) -> None:
+        for assignment in session_assignments(session).filter(status=AssignmentStatus.ACCEPTED):
+            transition(assignment, AssignmentStatus.ABANDONED, note=f"Prolific: {status} with this HIT unanswered")
 
     @staticmethod
     def _answers_stored(session: ProlificSession) -> bool:

@@ -119,3 +119,11 @@ def test_a_timed_out_session_frees_its_hits(client, prolific, published):
     sim(f"{prolific}/_sim/clock", {"advance_seconds": 24 * 3600})
     sync_batch(published)
     assert Assignment.objects.get(worker__external_id=participant("jon")).status == Assignment.Status.ABANDONED
+
+
+def test_when_prolific_cannot_answer_the_landing_page_says_try_again_and_stores_nothing(client, prolific, published):
+    landing, _ = join(prolific, study_id(published), participant("kai"))
+    sim(f"{prolific}/_sim/faults", {"throttle": 5})
+    response = client.get(landing)
+    assert response.status_code == 503 and b"try again" in response.content
+    assert not ProlificSession.objects.exists() and not Worker.objects.exists()

@@ -90,3 +90,13 @@ def test_spent_cost_counts_prolific_places_and_fees(client, prolific, published)
     sync_batch(published)
     spent = spent_cost(published)
     assert (spent.approved, spent.rewards, spent.fees) == (2, Decimal("0.20"), Decimal("0.07"))
+
+
+def test_a_submission_reviewed_on_prolific_with_a_hit_unanswered_frees_that_hit(client, prolific, published):
+    landing, session = join(prolific, published.prolific_study.study_id, participant("rex"))
+    client.get(landing)
+    sim(f"{prolific}/_sim/complete?cc={published.prolific_study.completion_code}&session={session}", method="GET")
+    assert sync_batch(published).missing_answer == [session]
+    sim(f"{prolific}/api/v1/submissions/{session}/transition/", {"action": "APPROVE"})
+    sync_batch(published)
+    assert Assignment.objects.get(worker__external_id=participant("rex")).status == Assignment.Status.ABANDONED
