@@ -122,11 +122,14 @@ def call(client: Client, method: str, path: str, *, body: dict | None = None, pa
     """One API call with retries; returns the decoded JSON (None for an empty body) or raises ProlificError."""
     repeatable = method == "GET" if idempotent is None else idempotent
     url = path if path.startswith("http") else f"{client.base_url}{path}"
-    for attempt in range(1, client.max_attempts + 1):
+    attempt = 0
+    while True:
+        attempt += 1
+        last = attempt >= client.max_attempts
         try:
             response = client.session.request(method, url, json=body, params=params, timeout=client.timeout)
         except requests.RequestException as exc:
-            if repeatable and attempt < client.max_attempts:
+            if repeatable and not last:
                 client.sleep(min(2.0 ** attempt / 4, MAX_RETRY_AFTER))
                 continue
             raise ProlificError(
@@ -134,11 +137,8 @@ def call(client: Client, method: str, path: str, *, body: dict | None = None, pa
                 + ("it may have been done: sync before trying again" if not repeatable else "try again later"),
                 sent=True,
             ) from exc
-        last = attempt == client.max_attempts
-        if response.status_code == 429 and not last:
-            client.sleep(_retry_after(response, attempt))
-            continue
-        if response.status_code in RETRYABLE and repeatable and not last:
+        retry = response.status_code == 429 or (response.status_code in RETRYABLE and repeatable)
+        if retry and not last:
             client.sleep(_retry_after(response, attempt))
             continue
         if response.status_code >= 400:
@@ -148,7 +148,6 @@ def call(client: Client, method: str, path: str, *, body: dict | None = None, pa
                 status=response.status_code, sent=response.status_code >= 500,
             )
         return response.json() if response.content else None
-    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def iter_pages(client: Client, path: str, params: dict | None = None) -> Iterator[dict]:

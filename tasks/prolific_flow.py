@@ -54,12 +54,14 @@ def arrive(batch: Batch, arrival: Arrival) -> str:
         if not PROLIFIC_ID.fullmatch(value):
             raise ArrivalRefused(f"the study link has no valid {name}: open the study again from Prolific")
     study = ProlificStudy.objects.filter(batch=batch).exclude(study_id="").first()
-    if batch.provider not in PROLIFIC_TARGETS or study is None or study.status != ProlificStudy.Status.ACTIVE:
+    if batch.provider not in PROLIFIC_TARGETS or study is None:
         raise ArrivalRefused("this study is not open", status=410)
     if study.study_id != arrival.study_id:
         raise ArrivalRefused("this link belongs to another study", status=403)
     session = ProlificSession.objects.filter(session_id=arrival.session_id).select_related("worker").first()
     if session is None:
+        if study.status != ProlificStudy.Status.ACTIVE:  # stopped: sessions already started may still finish
+            raise ArrivalRefused("this study is closed", status=410)
         session = _open_session(batch, arrival)
     if session.batch_id != batch.pk or session.worker.external_id != arrival.participant:
         raise ArrivalRefused("this session belongs to another participant or study", status=403)

@@ -127,3 +127,12 @@ def test_when_prolific_cannot_answer_the_landing_page_says_try_again_and_stores_
     response = client.get(landing)
     assert response.status_code == 503 and b"try again" in response.content
     assert not ProlificSession.objects.exists() and not Worker.objects.exists()
+
+
+def test_after_expire_a_started_session_may_finish_but_no_new_one_starts(client, prolific, provider, published):
+    landing, _ = join(prolific, study_id(published), participant("lou"))
+    hit_url = client.get(landing)["Location"]
+    late, _ = join(prolific, study_id(published), participant("mia"))
+    provider.expire(published)
+    assert client.get(landing)["Location"] == hit_url
+    assert client.get(late).status_code == 410
