@@ -31,6 +31,8 @@ SIMULATOR_TOKEN = "simulator"  # noqa: S105 (the simulator accepts any token)
 TARGET_MINUTES_PER_SESSION = 10
 DEFAULT_DEVICES = ["desktop"]
 REJECTION_CATEGORY = "FAILED_CHECK"
+MEASURED_MINIMUM = 20
+MEASURED_SAMPLE = 1000
 LANDING_ATTEMPTS = 2
 LANDING_TIMEOUT_SECONDS = 10.0
 CENT = Decimal("0.01")
@@ -70,11 +72,30 @@ class StudyPlan:
         return self.rewards + self.fees
 
 
+def measured_seconds_per_hit(kind: str) -> int | None:
+    """The median time workers took on submitted HITs of this kind, once there are enough to trust."""
+    spans = sorted(
+        (submitted - accepted).total_seconds()
+        for accepted, submitted in Assignment.objects.filter(
+            hit__batch__kind=kind, submitted_at__isnull=False,
+            status__in=(AssignmentStatus.SUBMITTED, AssignmentStatus.APPROVED),
+        ).values_list("accepted_at", "submitted_at")[:MEASURED_SAMPLE]
+    )
+    if len(spans) < MEASURED_MINIMUM:
+        return None
+    return max(1, math.ceil(spans[len(spans) // 2]))
+
+
 def plan(batch: Batch) -> StudyPlan:
-    """Places, reward and time of the batch's study from its HITs and options."""
+    """Places, reward and time of the batch's study from its HITs and options.
+
+    Seconds per HIT: the batch's `seconds_per_hit`, else the median measured on earlier work of the same
+    kind, else PROLIFIC_SECONDS_PER_HIT.
+    """
     options = batch.options or {}
     hits = batch.hits.count()
-    seconds = int(options.get("seconds_per_hit") or settings.PROLIFIC_SECONDS_PER_HIT)
+    seconds = int(options.get("seconds_per_hit") or measured_seconds_per_hit(batch.kind)
+                  or settings.PROLIFIC_SECONDS_PER_HIT)
     default_size = max(1, TARGET_MINUTES_PER_SESSION * 60 // max(seconds, 1))
     size = int(options.get("hits_per_session") or min(default_size, max(hits, 1)))
     if size < 1:

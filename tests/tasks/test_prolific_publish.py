@@ -10,10 +10,11 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from tasks import prolific as api
-from tasks.models import Hit, ProlificStudy
+from tasks.models import Assignment, Hit, ProlificStudy
 from tasks.providers import ProviderError, get_provider
 from tasks.providers.prolific import draft_study_body, internal_name, plan
 from tasks.services import publish_batch
+from tests.factories import AssignmentFactory, WorkerFactory
 from tests.mturk_sim import make_batch
 from tests.prolific_sim import sim
 
@@ -121,3 +122,17 @@ def test_real_prolific_needs_an_https_site(settings, monkeypatch):
     monkeypatch.setenv("PROLIFIC_API_TOKEN", "not-used")
     with pytest.raises(ProviderError, match="not HTTPS"):
         get_provider("prolific").publish(make_batch(hits=1).hits.first())
+
+
+def test_it_sizes_sessions_from_the_measured_time_per_hit(settings):
+    settings.PROLIFIC_SECONDS_PER_HIT = 60
+    done = make_batch(hits=20, assignments=1)
+    worker = WorkerFactory()
+    for hit in done.hits.all():
+        assignment = AssignmentFactory(hit=hit, worker=worker)
+        start = timezone.now()
+        Assignment.objects.filter(pk=assignment.pk).update(
+            accepted_at=start, submitted_at=start + timedelta(seconds=120), status=Assignment.Status.SUBMITTED)
+    batch = make_batch(hits=30)
+    assert plan(batch).hits_per_session == 5  # ten minutes of 2-minute HITs
+    assert plan(make_batch(hits=30, options={"seconds_per_hit": 30})).hits_per_session == 20
