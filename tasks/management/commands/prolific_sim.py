@@ -31,6 +31,7 @@ class Command(BaseCommand):
             f"Set PROLIFIC_SIMULATOR_URL={url} and PROLIFIC_COMPLETION_URL={url}/_sim/complete, "
             "then publish with --target prolific-sim."
         )
+        self.stdout.flush()
         try:
             server.serve_forever()
         except KeyboardInterrupt:
