@@ -4,6 +4,7 @@
   Assignment are created on first sight, unconfirmed until the platform's sync lists the assignment
   (an address anyone can invent must not count); `ASSIGNMENT_ID_NOT_AVAILABLE` or no id means preview.
   New starts follow tasks.starts (open HIT, places, rate limits).
+- Prolific HITs (tasks.prolific_flow): only an assignment the landing URL gave is shown, never created here.
 - A logged-in, non-staff user on a local-provider HIT works as Worker(provider="local", username).
 - Everyone else gets a read-only preview.
 """
@@ -19,6 +20,7 @@ from django.utils import timezone
 
 from tasks.models import Assignment, Hit, Provider, Worker
 from tasks.mturk import WORKER_SITES
+from tasks.prolific_flow import PROLIFIC_TARGETS
 from tasks.starts import HOLDING_STATUSES, Starter, StartRefused, check_start
 
 PREVIEW_ASSIGNMENT_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
@@ -98,6 +100,8 @@ def _provider_assignment(hit: Hit, external_worker_id: str, provider_assignment_
     Idempotent: parallel first loads of one assignment all get the one row (the HIT lock orders them,
     and a unique-constraint race that slips past it is answered with the row that won).
     """
+    if hit.batch.provider in PROLIFIC_TARGETS:
+        return _prolific_assignment(hit, external_worker_id, provider_assignment_id)
     existing = _existing_assignment(hit, external_worker_id, provider_assignment_id)
     if existing is not None:
         return existing
@@ -122,6 +126,17 @@ def _provider_assignment(hit: Hit, external_worker_id: str, provider_assignment_
         raise VisitError("you already have an assignment for this HIT", status=409) from exc
     except StartRefused as exc:
         raise VisitError(exc.detail, exc.status, exc.retry_after) from exc
+
+
+def _prolific_assignment(hit: Hit, external_worker_id: str, provider_assignment_id: str) -> Assignment:
+    """Prolific work starts at the study's landing URL (tasks.prolific_flow); a HIT page never creates any."""
+    existing = Assignment.objects.filter(
+        provider_assignment_id=provider_assignment_id, hit=hit, worker__provider=hit.batch.provider,
+        worker__external_id=external_worker_id,
+    ).first()
+    if existing is None:
+        raise VisitError("this HIT was not given to you: open the study from Prolific", status=403)
+    return existing
 
 
 def _local_assignment(hit: Hit, user: AbstractBaseUser, client: str) -> Assignment:

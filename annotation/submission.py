@@ -15,6 +15,7 @@ from annotation.label1000 import AnswerError
 from annotation.label1000 import store_answers as store_label1000
 from annotation.models import ClassifyResponse, ContainsJudgment, Label1000Response, LabelClass
 from tasks.models import Assignment, HitItem, Provider, TaskKind
+from tasks.prolific_flow import next_url
 from tasks.quality import score_assignment
 from tasks.signing import TokenError, read_token
 from tasks.transitions import TransitionError, transition
@@ -108,7 +109,7 @@ def result_body(assignment: Assignment, stored: int | None = None) -> dict:
     local = assignment.hit.batch.provider == Provider.LOCAL
     return {"status": "submitted", "assignment": assignment.pk,
             "stored": _stored_rows(assignment) if stored is None else stored,
-            "next": LOCAL_NEXT_URL if local else None}
+            "next": LOCAL_NEXT_URL if local else next_url(assignment)}
 
 
 def _stored_rows(assignment: Assignment) -> int:

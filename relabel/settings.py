@@ -175,6 +175,23 @@ MTURK_SIMULATOR_STATE = Path(env_str("MTURK_SIMULATOR_STATE", str(VAR_DIR / "mtu
 # with. Not a secret: the simulator only checks that requests come from a client configured for it.
 MTURK_SIMULATOR_ACCESS_KEY_ID = env_str("MTURK_SIMULATOR_ACCESS_KEY_ID", "simulator")
 RELABEL_SYNC_INTERVAL_SECONDS = env_int("RELABEL_SYNC_INTERVAL_SECONDS", 300)
+# Prolific (tasks/prolific.py). The API token is read from PROLIFIC_API_TOKEN or PROLIFIC_API_TOKEN_FILE
+# at call time and never kept in settings. PROLIFIC_API_URL may point at `manage.py prolific_sim`.
+PROLIFIC_API_URL = env_str("PROLIFIC_API_URL", "https://api.prolific.com")
+PROLIFIC_SIMULATOR_URL = env_str("PROLIFIC_SIMULATOR_URL", "http://127.0.0.1:8766")
+PROLIFIC_SIMULATOR_STATE = Path(env_str("PROLIFIC_SIMULATOR_STATE", str(VAR_DIR / "prolific-simulator.json")))
+# Where a participant is sent after the last HIT (`?cc=<code>` is added); the simulator's is /_sim/complete.
+PROLIFIC_COMPLETION_URL = env_str("PROLIFIC_COMPLETION_URL", "https://app.prolific.com/submissions/complete")
+PROLIFIC_MAX_ATTEMPTS = env_int("PROLIFIC_MAX_ATTEMPTS", 6)
+PROLIFIC_TIMEOUT_SECONDS = env_float("PROLIFIC_TIMEOUT_SECONDS", 30.0)
+# Prolific's service fee on rewards and bonuses (docs/crowd.md says where the rate comes from; check it
+# on prolific.com/pricing before a production run: it differs for academic and corporate accounts).
+PROLIFIC_SERVICE_FEE_RATE = env_decimal("PROLIFIC_SERVICE_FEE_RATE", "0.333")
+# Workspace whose balance is checked before publishing (empty: the balance is not checked).
+PROLIFIC_WORKSPACE_ID = env_str("PROLIFIC_WORKSPACE_ID", "")
+# Participant group that `block` adds participants to; studies exclude it through a blocklist filter.
+PROLIFIC_BLOCKLIST_GROUP_ID = env_str("PROLIFIC_BLOCKLIST_GROUP_ID", "")
+PROLIFIC_SECONDS_PER_HIT = env_int("PROLIFIC_SECONDS_PER_HIT", 60)
 # The most one bonus may pay (US$): a guard against typing 50 for 0.50, in the admin and `pay_bonus`.
 RELABEL_MAX_BONUS = env_decimal("RELABEL_MAX_BONUS", "5.00")
 if RELABEL_MAX_BONUS <= 0:

@@ -7,6 +7,8 @@ from tasks.admin_actions import (
     approve_assignments,
     block_workers,
     expire_batches,
+    mark_bonuses_paid,
+    mark_bonuses_unpaid,
     pay_bonus,
     publish_batches,
     reject_assignments,
@@ -14,7 +16,7 @@ from tasks.admin_actions import (
     sync_batches,
     unblock_workers,
 )
-from tasks.models import Assignment, Batch, GoldLabel, Hit, Worker
+from tasks.models import Assignment, Batch, Bonus, GoldLabel, Hit, Worker
 from tasks.quality import majority_agreement, worker_stats
 
 
@@ -84,3 +86,17 @@ class GoldLabelAdmin(admin.ModelAdmin):
     list_display = ("image", "label", "is_positive", "note")
     list_filter = ("is_positive",)
     raw_id_fields = ("image", "label")
+
+
+@admin.register(Bonus)
+class BonusAdmin(admin.ModelAdmin):
+    """Bonuses are paid by `pay_bonus` and the assignment action; here only an in-doubt one is settled by hand."""
+
+    list_display = ("id", "assignment", "amount", "status", "provider_payment_id", "created_at", "paid_at")
+    list_filter = ("status",)
+    search_fields = ("provider_payment_id", "assignment__worker__external_id")
+    readonly_fields = ("assignment", "amount", "reason", "token", "status", "provider_payment_id", "paid_at")
+    actions = [mark_bonuses_paid, mark_bonuses_unpaid]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -12,10 +12,11 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from tasks import services
-from tasks.models import Assignment, Batch, Provider, Worker
+from tasks.models import Assignment, Batch, Bonus, Provider, Worker
 from tasks.mturk import MTurkError
 from tasks.providers import ProviderError, get_provider
 from tasks.providers.base import DEFAULT_REJECT_FEEDBACK
+from tasks.providers.prolific import resolve_in_doubt
 from tasks.transitions import TransitionError
 
 FAILURES = (ProviderError, MTurkError, TransitionError)
@@ -45,6 +46,8 @@ def publish_batches(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset
     def publish(batch: Batch) -> int:
         if batch.provider == Provider.MTURK:
             raise ProviderError("publish to production with `manage.py publish_hits --production`")
+        if batch.provider == Provider.PROLIFIC:
+            raise ProviderError("publish to Prolific with `manage.py publish_hits --target prolific` (asks to confirm)")
         return services.publish_batch(batch, get_provider(batch.provider)).created
 
     _report(modeladmin, request, *_apply(queryset, "batch", publish), "HITs published")
@@ -171,3 +174,15 @@ def block_workers(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
 @admin.action(description="Unblock workers", permissions=["change"])
 def unblock_workers(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Worker]) -> None:
     _report(modeladmin, request, *_toggle_block(queryset, block=False), "workers unblocked")
+
+
+@admin.action(description="Prolific showed it paid: mark the in-doubt bonus paid", permissions=["change"])
+def mark_bonuses_paid(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Bonus]) -> None:
+    _report(modeladmin, request, *_apply(queryset, "bonus", lambda bonus: resolve_in_doubt(bonus, paid=True)),
+            "bonuses marked paid")
+
+
+@admin.action(description="Prolific showed it unpaid: let the next run pay the in-doubt bonus", permissions=["change"])
+def mark_bonuses_unpaid(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Bonus]) -> None:
+    _report(modeladmin, request, *_apply(queryset, "bonus", lambda bonus: resolve_in_doubt(bonus, paid=False)),
+            "bonuses set back to pending")

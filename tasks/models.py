@@ -22,6 +22,8 @@ class Provider(models.TextChoices):
     LINK = "link", "Link + completion code (Prolific-style)"
     IMPORT = "import", "Imported responses"
     SIMULATED = "simulated", "Simulated annotators (demo)"
+    PROLIFIC = "prolific", "Prolific"
+    PROLIFIC_SIM = "prolific-sim", "Offline Prolific simulator"
 
 
 class Worker(models.Model):
@@ -228,6 +230,7 @@ class Bonus(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending"
+        PAYING = "paying", "Pay call claimed (sent, or in doubt): never sent again"
         PAID = "paid"
 
     assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="bonuses")
@@ -235,6 +238,9 @@ class Bonus(models.Model):
     reason = models.TextField()
     token = models.CharField(max_length=64, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    provider_payment_id = models.CharField(
+        max_length=64, blank=True, help_text="Prolific's bulk bonus payment id, stored before it is paid",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     attempted_at = models.DateTimeField(
         null=True, blank=True, help_text="When a process last claimed this bonus to send it (claim before paying)",
@@ -243,3 +249,42 @@ class Bonus(models.Model):
 
     def __str__(self) -> str:
         return f"bonus {self.amount} for assignment {self.assignment_id} ({self.status})"
+
+
+class ProlificStudy(models.Model):
+    """The one Prolific study of a batch. The row is the publisher's claim, made before the study is created."""
+
+    class Status(models.TextChoices):
+        CLAIMED = "claimed", "Claimed: being created (or created and not yet stored)"
+        DRAFT = "draft"
+        ACTIVE = "active"
+        STOPPED = "stopped"
+
+    batch = models.OneToOneField(Batch, on_delete=models.CASCADE, related_name="prolific_study")
+    internal_name = models.CharField(max_length=100, unique=True, help_text="Ours: finds the study again")
+    study_id = models.CharField(max_length=64, blank=True, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CLAIMED)
+    claimed_at = models.DateTimeField()
+    hits_per_session = models.PositiveSmallIntegerField()
+    completion_code = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"Prolific study {self.study_id or '(not created)'} of batch {self.batch_id}"
+
+
+class ProlificSession(models.Model):
+    """One participant's Prolific submission (SESSION_ID): the HITs they get one after another."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        COMPLETED = "completed", "Sent back to Prolific with the completion code"
+        RETURNED = "returned", "Returned or timed out on Prolific: unfinished HITs freed"
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="prolific_sessions")
+    session_id = models.CharField(max_length=64, unique=True)
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="prolific_sessions")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Prolific session {self.session_id} ({self.status})"

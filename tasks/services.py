@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 REVIEWED = (Assignment.Status.APPROVED, Assignment.Status.REJECTED)
 SYNCED_STATUSES = (Batch.Status.PUBLISHING, Batch.Status.PUBLISHED, Batch.Status.EXPIRED)
 CENT = Decimal("0.01")
-# Providers that can take a bonus; MTurk pays it, local and link only record it (paid off-site).
-BONUS_TARGETS = (*MTURK_TARGETS, Provider.LOCAL, Provider.LINK)
+# Providers that can take a bonus; MTurk and Prolific pay it, local and link only record it (paid off-site).
+BONUS_TARGETS = (*MTURK_TARGETS, Provider.LOCAL, Provider.LINK, Provider.PROLIFIC, Provider.PROLIFIC_SIM)
 DEFAULT_MISSING_FEEDBACK = (
     "We did not receive your answers for this assignment (the HIT page did not store them), so we cannot "
     "accept it. We are sorry for the trouble."
@@ -168,6 +168,8 @@ def spent_cost(batch: Batch) -> SpentCost:
     plus the Masters fee when the batch required Masters; a bonus's fee is 20 %.
     """
     batch = Batch.objects.get(pk=batch.pk)
+    if batch.provider in (Provider.PROLIFIC, Provider.PROLIFIC_SIM):
+        return _prolific_spent(batch)
     approved = Assignment.objects.filter(hit__batch=batch, status=Assignment.Status.APPROVED)
     rounds = Counter(approved.values_list("provider_round", flat=True))
     bonuses = list(Bonus.objects.filter(assignment__hit__batch=batch, status=Bonus.Status.PAID)
@@ -209,6 +211,16 @@ def review_missing(batch: Batch, approve: bool, feedback: str = "") -> ReviewRep
             continue
         report.done.append(assignment.provider_assignment_id)
     return report
+
+
+def _prolific_spent(batch: Batch) -> SpentCost:
+    from tasks.providers.prolific import ProlificProvider
+
+    rewards, fees = ProlificProvider(batch.provider).spent(batch)
+    approved = Assignment.objects.filter(hit__batch=batch, status=Assignment.Status.APPROVED).count()
+    bonuses = sum(Bonus.objects.filter(assignment__hit__batch=batch, status=Bonus.Status.PAID)
+                  .values_list("amount", flat=True), Decimal("0.00"))
+    return SpentCost(approved=approved, rewards=rewards, bonuses=bonuses, fees=fees)
 
 
 def fee_note(estimate: CostEstimate) -> str:

@@ -1,10 +1,11 @@
-"""The link provider's two pages: the study entry (platform → HIT page) and the completion page."""
+"""Crowd entry pages: the link provider's study entry and completion page, and Prolific's landing URL."""
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from tasks import prolific_flow
 from tasks.models import Batch
 from tasks.providers import ProviderError, link
 from tasks.starts import StartRefused, client_address
@@ -37,3 +38,15 @@ def link_done(request: HttpRequest) -> HttpResponse:
         return render(request, "tasks/link_message.html", {"detail": str(exc)}, status=400)
     context = {"code": batch.options["completion_code"], "completion_url": completion_url}
     return render(request, "tasks/link_done.html", context)
+
+
+@require_GET
+def prolific_start(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """A Prolific participant arrives (or comes back): their current or next HIT, or Prolific's completion URL."""
+    batch = get_object_or_404(Batch, pk=batch_id)
+    arrival = prolific_flow.Arrival(*(request.GET.get(name, "").strip()
+                                      for name in ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID")))
+    try:
+        return redirect(prolific_flow.arrive(batch, arrival))
+    except prolific_flow.ArrivalRefused as exc:
+        return render(request, "tasks/link_message.html", {"detail": str(exc)}, status=exc.status)

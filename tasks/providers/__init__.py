@@ -7,7 +7,7 @@ MTURK_TARGETS = (Provider.MTURK_SANDBOX, Provider.MTURK, Provider.SIMULATOR)
 
 
 def get_provider(target: str, client=None) -> CrowdProvider:
-    """The provider for a target: sandbox, production, simulator, local or link."""
+    """The provider for a target: sandbox, production, simulator, local, link, prolific or prolific-sim."""
     if target in MTURK_TARGETS:
         from tasks.providers.mturk import MTurkProvider
 
@@ -20,8 +20,13 @@ def get_provider(target: str, client=None) -> CrowdProvider:
         from tasks.providers.link import LinkProvider
 
         return LinkProvider()
+    if target in (Provider.PROLIFIC, Provider.PROLIFIC_SIM):
+        from tasks.providers.prolific import ProlificProvider
+
+        return ProlificProvider(target, client=client)
     raise ProviderError(
-        f"unknown provider target {target!r}: use one of sandbox, production, simulator, local, link"
+        f"unknown provider target {target!r}: use one of sandbox, production, simulator, local, link, prolific, "
+        "prolific-sim"
     )
 
 

@@ -257,6 +257,11 @@ class CrowdProvider(ABC):
         bonus = self._bonus_row(assignment, amount, reason)
         if bonus.status == Bonus.Status.PAID:
             return bonus
+        if bonus.status == Bonus.Status.PAYING:
+            raise ProviderError(
+                f"bonus {bonus.pk}: its payment was sent once and the platform's answer was lost, so it is never "
+                "sent again; check the bonuses on the platform, then settle it in the Bonus admin"
+            )
         tried_before = bonus.attempted_at is not None
         if not self._claim_bonus(bonus):
             return bonus  # another process is sending it now

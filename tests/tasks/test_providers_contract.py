@@ -1,4 +1,4 @@
-"""One contract every crowd provider passes: local annotators, the link provider, and MTurk (on the simulator)."""
+"""One contract every crowd provider passes: local annotators, the link provider, MTurk and Prolific (simulators)."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +18,7 @@ from tasks.simulator.store import Store
 from tasks.transitions import TransitionError, transition
 from tests.factories import AssignmentFactory, WorkerFactory
 from tests.mturk_sim import accept, advance_clock, inject_fault, make_batch, running_simulator, submit
+from tests.prolific_sim import running_prolific, work_session
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +32,9 @@ class Kit:
 
     def submitted(self, hit: Hit, worker_id: str, flagged: bool = False, round_index: int = 0) -> Assignment:
         """Work a worker has submitted, as the HIT page stores it (and on MTurk, as the simulator has it)."""
+        if self.target == Provider.PROLIFIC_SIM:
+            hit.refresh_from_db()
+            return work_session(self.sim_url, hit, worker_id, flagged)
         provider_assignment_id = ""
         if self.sim_url:
             accepted = accept(self.sim_url, hit.provider_round_ids[round_index], worker_id)
@@ -47,12 +51,20 @@ class Kit:
         return Store(self.sim_state).load() if self.sim_state else {}
 
     def needs_platform(self) -> None:
+        """These checks read the MTurk simulator's records (rounds, assignment states, balance)."""
+        if self.target == Provider.PROLIFIC_SIM:
+            pytest.skip("MTurk-shaped platform records; prolific-sim's are checked in tests/tasks/test_prolific_*.py")
         if not self.sim_state:
             pytest.skip(f"{self.target} keeps no tasks or money on a platform")
 
 
-@pytest.fixture(params=["local", "link", "simulator"])
+@pytest.fixture(params=["local", "link", "simulator", "prolific-sim"])
 def kit(request, settings, tmp_path):
+    if request.param == "prolific-sim":
+        with running_prolific(tmp_path / "prolific.json", settings) as url:
+            settings.PROLIFIC_SECONDS_PER_HIT = 600  # one HIT per participant session
+            yield Kit(get_provider("prolific-sim"), "prolific-sim", url)
+        return
     if request.param != "simulator":
         yield Kit(get_provider(request.param), request.param)
         return

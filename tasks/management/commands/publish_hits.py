@@ -1,4 +1,7 @@
-"""Publish a batch's HITs: MTurk sandbox (default), production, the offline simulator, local or a link."""
+"""Publish a batch's HITs: MTurk sandbox (default), production, the offline simulator, local, a link, or Prolific."""
+
+import json
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -8,6 +11,7 @@ from tasks.mturk import MTurkError
 from tasks.providers import ProviderError, get_provider
 from tasks.providers.link import LinkProvider, study_info
 from tasks.providers.mturk import MTurkProvider
+from tasks.providers.prolific import PROLIFIC_TARGETS, ProlificProvider, draft_study_body, plan, set_hits_per_session
 
 
 class Command(BaseCommand):
@@ -16,12 +20,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--batch", type=int, required=True, help="Batch id (see create_hits)")
         parser.add_argument(
-            "--target", default="sandbox", choices=["sandbox", "production", "simulator", "local", "link"]
+            "--target", default="sandbox",
+            choices=["sandbox", "production", "simulator", "local", "link", "prolific", "prolific-sim"],
         )
         parser.add_argument("--production", action="store_true", help="Required to spend real money")
         parser.add_argument("--confirm", default=None, help="The confirmation text, for non-interactive runs")
         parser.add_argument("--rounds-of", type=int, default=None, help="Split each HIT into rounds (9: 20%% fee)")
         parser.add_argument("--dry-run", action="store_true", help="Print the cost and balance, create nothing")
+        parser.add_argument("--hits-per-session", type=int, default=None,
+                            help="Prolific: HITs one participant does in one session (default: about 10 minutes)")
 
     def handle(self, *args, batch: int, target: str, **options) -> None:
         try:
@@ -36,6 +43,9 @@ class Command(BaseCommand):
             raise CommandError(f"batch {batch_id} does not exist (list them in the admin or run create_hits)") from exc
 
     def _publish(self, batch: Batch, target: str, options: dict) -> None:
+        if target in PROLIFIC_TARGETS:
+            self._publish_prolific(batch, ProlificProvider(target), options)
+            return
         if target == "production" and not options["production"]:
             raise CommandError("publishing to production spends real money: add --production to confirm the target")
         provider = get_provider(target)
@@ -51,7 +61,7 @@ class Command(BaseCommand):
             self.stdout.write("Dry run: nothing was created.")
             return
         if target == "production":
-            self._confirm(batch, estimate, options["confirm"])
+            self._confirm(batch, estimate.total, options["confirm"], "MTurk production")
         report = services.publish_batch(batch, provider)
         self.stdout.write(self.style.SUCCESS(
             f"Batch {batch.pk} on {target}: {report.created} HITs published, {report.skipped} already published."
@@ -74,9 +84,41 @@ class Command(BaseCommand):
         if balance < estimate.total:
             raise CommandError(f"the balance ${balance} is below the cost ${estimate.total}: add funds first")
 
-    def _confirm(self, batch: Batch, estimate: services.CostEstimate, given: str | None) -> None:
+    def _confirm(self, batch: Batch, total: Decimal, given: str | None, platform: str) -> None:
         expected = f"publish batch {batch.pk}"
-        prompt = f"This spends up to ${estimate.total} on MTurk production. Type '{expected}' to go on: "
+        prompt = f"This spends up to ${total} on {platform}. Type '{expected}' to go on: "
         answer = given if given is not None else input(prompt)
         if answer.strip() != expected:
             raise CommandError(f"confirmation did not match {expected!r}: nothing was published")
+
+    def _publish_prolific(self, batch: Batch, provider: ProlificProvider, options: dict) -> None:
+        """One study per batch: cost, balance, `--dry-run` prints the study, `prolific` needs the confirmation."""
+        provider.check_base_url()
+        if options["hits_per_session"]:
+            set_hits_per_session(batch, options["hits_per_session"])
+        study = plan(batch)
+        self.stdout.write(
+            f"Batch {batch.pk} on {provider.target}: one study of {study.places} places, {study.hits_per_session} HITs "
+            f"per participant (~{study.minutes} min) at ${study.reward_per_place} each.\n"
+            f"Rewards ${study.rewards} + Prolific's service fee {study.fee_rate * 100:.1f}% ${study.fees} "
+            f"= at most ${study.total} (fee rate: setting PROLIFIC_SERVICE_FEE_RATE, see docs/crowd.md)."
+        )
+        balance = provider.balance()
+        if balance is None:
+            self.stdout.write("Balance not checked (set PROLIFIC_WORKSPACE_ID to check it before publishing).")
+        else:
+            self.stdout.write(f"Workspace balance: ${balance}")
+            if balance < study.total:
+                raise CommandError(f"the balance ${balance} is below the cost ${study.total}: top up on Prolific first")
+        if options["dry_run"]:
+            self.stdout.write("Dry run: nothing was created. The study it would create:")
+            self.stdout.write(json.dumps(draft_study_body(batch), indent=2))
+            return
+        if provider.target == "prolific":
+            self._confirm(batch, study.total, options["confirm"], "Prolific")
+        report = services.publish_batch(batch, provider)
+        study_id = batch.prolific_study.study_id
+        self.stdout.write(self.style.SUCCESS(
+            f"Batch {batch.pk} on {provider.target}: study {study_id} published; {report.created} HITs opened, "
+            f"{report.skipped} already open.\nNext: sync_assignments --batch {batch.pk} as participants finish."
+        ))
