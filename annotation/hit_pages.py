@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 
+from tasks.exposure import first_new_to, repeats_an_item
 from tasks.models import Assignment, Hit, Provider, Worker
 
 PREVIEW_ASSIGNMENT_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
@@ -77,6 +78,11 @@ def _check_open(hit: Hit, worker: Worker) -> None:
         raise VisitError("you can no longer work on these HITs", status=403)
     if hit.status != Hit.Status.PUBLISHED:
         raise VisitError("this HIT is not open for work", status=410)
+    if repeats_an_item(hit, worker):
+        raise VisitError(
+            "you have already judged an image of this HIT in an earlier one: please return this HIT "
+            "so that another worker takes it", status=409,
+        )
 
 
 def _provider_assignment(hit: Hit, external_worker_id: str, provider_assignment_id: str) -> Assignment:
@@ -120,7 +126,8 @@ def local_worker(user: AbstractBaseUser) -> Worker:
 
 
 def next_local_hit(user: AbstractBaseUser) -> Hit | None:
-    """The annotator's unfinished local HIT, else the next open one they have not taken that needs answers."""
+    """The annotator's unfinished local HIT, else the next open one that needs answers and shows them
+    nothing they judged before."""
     worker = local_worker(user)
     open_hits = Hit.objects.filter(batch__provider=Provider.LOCAL, status=Hit.Status.PUBLISHED)
     started = open_hits.filter(
@@ -128,10 +135,10 @@ def next_local_hit(user: AbstractBaseUser) -> Hit | None:
     ).order_by("batch_id", "id").first()
     if started is not None:
         return started
-    return (
+    return first_new_to(
+        worker,
         open_hits.exclude(assignments__worker=worker)
         .annotate(taken=Count("assignments", filter=Q(assignments__status__in=OPEN_STATUSES)))
         .filter(taken__lt=F("batch__assignments_per_hit"))
-        .order_by("batch_id", "id")
-        .first()
+        .order_by("batch_id", "id"),
     )

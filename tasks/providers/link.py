@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 
+from tasks.exposure import first_new_to
 from tasks.models import Assignment, Batch, Hit, Provider, Worker
 from tasks.providers.base import DEFAULT_REJECT_FEEDBACK, CrowdProvider, ProviderError, SyncReport
 from tasks.transitions import AssignmentStatus
@@ -140,7 +141,7 @@ def start(batch: Batch, participant: str) -> Assignment:
             .annotate(taken=Count("assignments", filter=~Q(assignments__status=AssignmentStatus.ABANDONED)))
             .filter(taken__lt=batch.assignments_per_hit).order_by("taken", "pk")
         )
-        hit = open_hits.first()
+        hit = first_new_to(worker, open_hits)
         if hit is None:
             raise ProviderError("all the work of this study is taken: return the study on the platform")
         return Assignment.objects.create(hit=hit, worker=worker, provider_assignment_id=f"L{uuid.uuid4().hex.upper()}")
