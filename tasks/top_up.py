@@ -8,8 +8,8 @@ so work the platform has not confirmed, or that failed quality control, is asked
 
 An image with an item in a HIT that is not finished yet (draft, publishing, published) is waiting:
 it is neither judged nor asked again until that work is in. A top-up of a dataset's task runs under a
-row lock of its first batch, and its batch key covers the items and their counts, so a repeated or
-concurrent top-up creates nothing twice.
+row lock of its first batch, and its batch key covers the round and its items, so a repeated or
+concurrent top-up creates nothing twice. CONTAINS decisions are modelled at sf_ratio 0.5 (the paper's).
 """
 
 from collections import defaultdict
