@@ -19,6 +19,8 @@ from tasks.builders import (
 )
 from tasks.models import Provider, TaskKind
 
+DEFAULT_ASSIGNMENTS = 9
+
 
 def _decimal(value: str) -> Decimal:
     try:
@@ -100,7 +102,10 @@ class Command(BaseCommand):
 
     def _build(self, dataset: Dataset, opts: dict) -> BuildResult:
         adaptive = self._adaptive(opts)
-        assignments = adaptive["min_assignments"] if adaptive else opts["assignments"] or 9
+        if adaptive:
+            assignments = adaptive["min_assignments"]
+        else:
+            assignments = DEFAULT_ASSIGNMENTS if opts["assignments"] is None else opts["assignments"]
         common = {
             "assignments": assignments, "reward": _decimal(opts["reward"]),
             "provider": opts["provider"], "seed": opts["seed"], "name": opts["name"],
