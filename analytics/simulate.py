@@ -17,11 +17,14 @@ from django.utils import timezone
 from annotation.models import Dataset
 from annotation.submission import submit
 from models_zoo.models import Prediction
+from tasks.exposure import repeats_an_item
 from tasks.models import Assignment, Hit, HitItem, Provider, TaskKind, Worker
 from tasks.signing import make_token
 from tasks.transitions import transition_hit
 
 OPEN_HIT_STATUSES = (Hit.Status.DRAFT, Hit.Status.PUBLISHED)
+# Simulated workers are numbered; a HIT skips those who judged one of its items before (top-up rounds).
+WORKER_POOL = 1000
 
 
 class SimulationError(Exception):
@@ -45,15 +48,26 @@ class SimulationSummary:
     assignments: int = 0
 
 
-def simulated_workers(count: int) -> list[Worker]:
-    """The first `count` simulated workers (created once, reused by every run)."""
-    workers = []
-    for i in range(count):
-        worker, _ = Worker.objects.get_or_create(
-            provider=Provider.SIMULATED, external_id=f"simulated-{i:03d}", defaults={"is_simulated": True}
-        )
-        workers.append(worker)
-    return workers
+def simulated_worker(number: int) -> Worker:
+    """Simulated worker `number` (created once, reused by every run)."""
+    worker, _ = Worker.objects.get_or_create(
+        provider=Provider.SIMULATED, external_id=f"simulated-{number:03d}", defaults={"is_simulated": True}
+    )
+    return worker
+
+
+def crew_for(hit: Hit, count: int) -> list[Worker]:
+    """The first `count` simulated workers who may answer this HIT: those who already hold one of its
+    assignments, and those who never judged one of its items (tasks.exposure)."""
+    holding = set(hit.assignments.values_list("worker_id", flat=True))
+    crew = []
+    for number in range(WORKER_POOL):
+        if len(crew) == count:
+            break
+        worker = simulated_worker(number)
+        if worker.pk in holding or not repeats_an_item(hit, worker):
+            crew.append(worker)
+    return crew
 
 
 def model_scores(image_ids: list[int]) -> dict[int, dict[int, float]]:
@@ -124,21 +138,21 @@ def simulate(dataset_name: str, kind: str, workers: int = 9, accuracy: float = 0
     if dataset is None:
         raise SimulationError(f"no dataset named {dataset_name!r} (see `import_images`)")
     behaviour = Behaviour(accuracy, noise)
-    crowd = simulated_workers(workers)
     summary = SimulationSummary()
     for hit in open_hits(dataset, kind):
-        summary.assignments += _fill_hit(hit, crowd, behaviour, seed)
+        crew = crew_for(hit, min(workers, hit.batch.assignments_per_hit))
+        summary.assignments += _fill_hit(hit, crew, behaviour, seed)
         summary.hits += 1
     return summary
 
 
-def _fill_hit(hit: Hit, crowd: list[Worker], behaviour: Behaviour, seed: int) -> int:
+def _fill_hit(hit: Hit, crew: list[Worker], behaviour: Behaviour, seed: int) -> int:
     items = list(hit.items.select_related("image__original_label").order_by("position"))
     scores = model_scores([item.image_id for item in items])
     if hit.status == Hit.Status.DRAFT:
         transition_hit(hit, Hit.Status.PUBLISHED, published_at=timezone.now())
     stored = 0
-    for worker in crowd[: hit.batch.assignments_per_hit]:
+    for worker in crew:
         with transaction.atomic():
             assignment, _ = Assignment.objects.get_or_create(
                 hit=hit, worker=worker,

@@ -12,6 +12,7 @@ urlpatterns = [
     path("dashboard/<slug:name>/analysis/<slug:key>.csv", views.analysis_csv, name="analysis-csv"),
     path("dashboard/<slug:name>/image/<int:image_id>/", views.image_detail, name="image"),
     path("dashboard/<slug:name>/jobs/<slug:kind>/", views.start_job, name="start-job"),
+    path("dashboard/<slug:name>/top-up/<slug:kind>/", views.top_up, name="top-up"),
     path("dashboard/<slug:name>/label1000/", label1000_views.report, name="label1000"),
     path("dashboard/<slug:name>/label1000/tag/", label1000_views.tag_error, name="label1000-tag"),
     path("api/v1/", include("analytics.api_urls")),

@@ -8,9 +8,11 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Avg, Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
@@ -23,6 +25,8 @@ from tasks.models import Assignment, Batch, Hit, TaskKind, Worker
 from tasks.privacy import public_worker_id
 from tasks.quality import COUNTED_STATUSES
 from tasks.services import spent_cost
+from tasks.tasks import top_up_task
+from tasks.top_up import ADAPTIVE_KINDS, Savings, savings
 
 
 def staff_only(view: Callable) -> Callable:
@@ -90,6 +94,11 @@ def money(dataset: Dataset) -> dict:
             "unanswered": unanswered}
 
 
+def adaptive_savings(dataset: Dataset) -> list[Savings]:
+    """Decided / undecided items and what adaptive redundancy saved, per stage that uses it."""
+    return [found for kind in ADAPTIVE_KINDS if (found := savings(dataset, kind)) is not None]
+
+
 def worker_quality(dataset: Dataset, limit: int = 200) -> list[dict]:
     """Per worker on this dataset: assignments, flagged share, gold accuracy, selection rate."""
     scope = Q(assignments__hit__batch__dataset=dataset, assignments__status__in=COUNTED_STATUSES)
@@ -145,6 +154,7 @@ def dataset_dashboard(request: HttpRequest, name: str) -> HttpResponse:
         "dataset": dataset,
         "progress": stage_progress(dataset),
         "money": money(dataset),
+        "adaptive": adaptive_savings(dataset),
         "sections": sections,
         "workers": worker_quality(dataset),
         "jobs": _recent_jobs(dataset),
@@ -232,6 +242,17 @@ def start_job(request: HttpRequest, name: str, kind: str) -> HttpResponse:
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse(job_payload(job), status=202)
     return redirect("analytics:dataset", name=dataset.name)
+
+
+@staff_only
+@require_POST
+def top_up(request: HttpRequest, name: str, kind: str) -> HttpResponse:
+    """Queue a top-up of the dataset's adaptive `kind` (tasks.top_up): draft HITs, published by publish_hits."""
+    dataset = get_object_or_404(Dataset, name=name)
+    if kind not in ADAPTIVE_KINDS:
+        raise Http404("Only CONTAINS and CLASSIFY are topped up.")
+    transaction.on_commit(lambda: top_up_task.delay(dataset.pk, kind))
+    return redirect(f"{reverse('analytics:dataset', args=[dataset.name])}#adaptive")
 
 
 def _recent_jobs(dataset: Dataset) -> list[JobRun]:

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from tasks.exposure import first_new_to, repeats_an_item
 from tasks.models import Assignment, Hit, Provider, Worker
 from tasks.mturk import WORKER_SITES
 from tasks.prolific_flow import PROLIFIC_TARGETS
@@ -94,6 +95,15 @@ def _existing_assignment(hit: Hit, external_worker_id: str, provider_assignment_
     return existing
 
 
+def _refuse_repeats(hit: Hit, worker: Worker) -> None:
+    """A worker never judges an item twice (adaptive top-ups reuse images): refuse a HIT that would repeat one."""
+    if repeats_an_item(hit, worker):
+        raise VisitError(
+            "you have already judged an image of this HIT in an earlier one: please return this HIT "
+            "so that another worker takes it", status=409,
+        )
+
+
 def _provider_assignment(hit: Hit, external_worker_id: str, provider_assignment_id: str, client: str) -> Assignment:
     """The platform's assignment, created UNCONFIRMED on first sight: it counts once the platform's sync saw it.
 
@@ -115,6 +125,7 @@ def _provider_assignment(hit: Hit, external_worker_id: str, provider_assignment_
                 return existing
             worker, _ = Worker.objects.get_or_create(provider=hit.batch.provider, external_id=external_worker_id)
             check_start(locked, Starter(client, worker))
+            _refuse_repeats(locked, worker)
             return Assignment.objects.create(
                 hit=locked, worker=worker, provider_assignment_id=provider_assignment_id,
                 confirmation=Assignment.Confirmation.UNCONFIRMED,
@@ -149,6 +160,7 @@ def _local_assignment(hit: Hit, user: AbstractBaseUser, client: str) -> Assignme
         with transaction.atomic():
             locked = Hit.objects.select_for_update(of=("self",)).select_related("batch").get(pk=hit.pk)
             check_start(locked, Starter(client, worker))
+            _refuse_repeats(locked, worker)
             assignment, _ = Assignment.objects.get_or_create(
                 hit=locked, worker=worker,
                 defaults={"confirmation": Assignment.Confirmation.CONFIRMED, "confirmed_at": timezone.now()},
@@ -169,7 +181,8 @@ def local_worker(user: AbstractBaseUser) -> Worker:
 
 
 def next_local_hit(user: AbstractBaseUser) -> Hit | None:
-    """The annotator's unfinished local HIT, else the next open one they have not taken that needs answers."""
+    """The annotator's unfinished local HIT, else the next open one that needs answers and shows them
+    nothing they judged before."""
     worker = local_worker(user)
     open_hits = Hit.objects.filter(batch__provider=Provider.LOCAL, status=Hit.Status.PUBLISHED)
     started = open_hits.filter(
@@ -177,10 +190,10 @@ def next_local_hit(user: AbstractBaseUser) -> Hit | None:
     ).order_by("batch_id", "id").first()
     if started is not None:
         return started
-    return (
+    return first_new_to(
+        worker,
         open_hits.exclude(assignments__worker=worker)
         .annotate(taken=Count("assignments", filter=Q(assignments__status__in=HOLDING_STATUSES)))
         .filter(taken__lt=F("batch__assignments_per_hit"))
-        .order_by("batch_id", "id")
-        .first()
+        .order_by("batch_id", "id"),
     )

@@ -160,6 +160,8 @@ RELABEL_EXEMPLAR_DIR = env_str("RELABEL_EXEMPLAR_DIR", "")
 RELABEL_PUBLIC_BASE_URL = env_str("RELABEL_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 RELABEL_WORKER_ID_SALT = env_str("RELABEL_WORKER_ID_SALT", SECRET_KEY)
 RELABEL_GOLD_MIN_ACCURACY = env_float("RELABEL_GOLD_MIN_ACCURACY", 0.75)
+# After syncing an adaptive batch, build draft top-up HITs for its undecided items (never publishes).
+RELABEL_TOP_UP_AFTER_SYNC = env_bool("RELABEL_TOP_UP_AFTER_SYNC", False)
 # HIT pages: origins (scheme://host[:port]) besides MTurk's own that may frame them and receive the
 # externalSubmit form, e.g. the simulator "http://127.0.0.1:8765".
 RELABEL_MTURK_SUBMIT_HOSTS = env_list("RELABEL_MTURK_SUBMIT_HOSTS", [])

@@ -45,6 +45,7 @@ class ContainsOptions:
     seed: int = 0
     negatives: str = "similar"
     name: str = ""
+    adaptive: dict | None = None  # tasks.adaptive settings (and, for a top-up, its round), None: fixed
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class ClassifyOptions:
     name: str = ""
     sf_ratio: float = 0.5
     min_workers: int = 5
+    adaptive: dict | None = None
 
 
 @dataclass
@@ -97,7 +99,11 @@ def batch_key(dataset: Dataset, kind: str, options: dict, content: Iterable) -> 
 
 
 def options_dict(options: ContainsOptions | ClassifyOptions) -> dict:
-    return {key: str(value) if isinstance(value, Decimal) else value for key, value in asdict(options).items()}
+    """The options as stored in Batch.options and keyed; `adaptive` only when set (fixed batches keep their keys)."""
+    return {
+        key: str(value) if isinstance(value, Decimal) else value
+        for key, value in asdict(options).items() if not (key == "adaptive" and value is None)
+    }
 
 
 # --- CONTAINS -------------------------------------------------------------------------------------
@@ -240,15 +246,25 @@ def _candidate_pairs(dataset: Dataset) -> dict[int, list[int]]:
 
 def build_contains_batch(dataset: Dataset, options: ContainsOptions) -> BuildResult:
     """Create a draft CONTAINS batch from the dataset's candidate labels (or return the identical one)."""
+    _validate_contains(options)
+    pairs = _candidate_pairs(dataset)
+    if not pairs:
+        raise BuildError(f"dataset {dataset.name!r} has no candidate labels: run propose_candidates first")
+    return build_contains_pairs(dataset, options, pairs)
+
+
+def _validate_contains(options: ContainsOptions) -> None:
     validate_common(options.assignments, options.reward, options.provider)
     if options.gold < 0 or options.grid - options.gold < 1:
         raise BuildError(f"--grid {options.grid} leaves no room for candidates next to --gold {options.gold}")
     if options.negatives not in ("similar", "distant"):
         raise BuildError("--negatives must be 'similar' or 'distant'")
-    pairs = _candidate_pairs(dataset)
-    if not pairs:
-        raise BuildError(f"dataset {dataset.name!r} has no candidate labels: run propose_candidates first")
-    content = ((label, tuple(images)) for label, images in sorted(pairs.items()))
+
+
+def build_contains_pairs(dataset: Dataset, options: ContainsOptions, pairs: dict[int, list[int]]) -> BuildResult:
+    """Create a draft CONTAINS batch asking about `pairs` (label id → image ids), grids with gold controls."""
+    _validate_contains(options)
+    content = ((label, tuple(sorted(images))) for label, images in sorted(pairs.items()))
     key = batch_key(dataset, TaskKind.CONTAINS, options_dict(options), content)
     existing = Batch.objects.filter(key=key).first()
     if existing:

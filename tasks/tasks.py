@@ -1,13 +1,16 @@
-"""Celery wrappers: the periodic assignment sync and timeouts (CELERY_BEAT_SCHEDULE in settings)."""
+"""Celery wrappers: the periodic assignment sync and timeouts (CELERY_BEAT_SCHEDULE in settings), adaptive top-ups."""
 
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
+from annotation.models import Dataset
 from tasks import services, timeouts
 from tasks.models import Batch
 from tasks.mturk import MTurkError
 from tasks.providers import ProviderError
+from tasks.top_up import TopUpError, top_up
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +23,25 @@ def sync_batch(batch_id: int) -> None:
         return
     report = services.sync_batch(batch)
     log.info("batch %s synced: %s approved, %s rejected", batch_id, report.approved, report.rejected)
+    if settings.RELABEL_TOP_UP_AFTER_SYNC and "adaptive" in batch.options:
+        top_up_task.delay(batch.dataset_id, batch.kind)
+
+
+@shared_task(ignore_result=True)
+def top_up_task(dataset_id: int, kind: str) -> None:
+    """Build draft HITs for the undecided items of an adaptive run; a repeat creates nothing twice.
+
+    Nothing is published here: publishing spends money and stays a deliberate step (publish_hits).
+    """
+    dataset = Dataset.objects.filter(pk=dataset_id).first()
+    if dataset is None:
+        return
+    try:
+        result = top_up(dataset, kind)
+    except TopUpError as exc:
+        log.warning("top-up of dataset %s %s: %s", dataset_id, kind, exc)
+        return
+    log.info("top-up of dataset %s: %s; %d batches", dataset_id, result.plan.summary(), len(result.builds))
 
 
 @shared_task(ignore_result=True)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 
+from tasks.exposure import first_new_to
 from tasks.models import Assignment, Batch, Hit, Provider, Worker
 from tasks.providers.base import DEFAULT_REJECT_FEEDBACK, CrowdProvider, ProviderError, SyncReport
 from tasks.starts import HOLDING_STATUSES, Starter, StartRefused, capacity, check_start
@@ -183,13 +184,14 @@ def start(batch: Batch, participant: str, client: str = "") -> Assignment:
 
 
 def _hit_with_room(batch: Batch, worker: Worker) -> Hit | None:
-    """The open HIT of the batch with the fewest places held that this worker has not done."""
+    """The open HIT of the batch with the fewest places held whose items this worker has never judged."""
     holding = Q(assignments__status__in=HOLDING_STATUSES) & ~Q(assignments__confirmation=Confirmation.DISCARDED)
-    return (
+    return first_new_to(
+        worker,
         Hit.objects.filter(batch=batch, status=Hit.Status.PUBLISHED)
         .exclude(assignments__worker=worker)
         .annotate(taken=Count("assignments", filter=holding))
-        .filter(taken__lt=capacity(batch)).order_by("taken", "pk").first()
+        .filter(taken__lt=capacity(batch)).order_by("taken", "pk"),
     )
 
 

@@ -49,7 +49,8 @@ def _classify_hits(dataset: Dataset) -> None:
         HitItem.objects.create(hit=hit, image_id=category.image_id, position=position, labels=category.labels)
 
 
-def build_demo_like(n_images: int = 18, seed: int = 0) -> Dataset:
+def build_candidates(n_images: int = 18, seed: int = 0) -> Dataset:
+    """The demo-like dataset before any crowd work: images, predictions, features, candidate labels."""
     classes = [LabelClassFactory(index=i, superclass=SUPERCLASSES[i % 3]) for i in range(6)]
     dataset = DatasetFactory(name="demo-like")
     rng = np.random.default_rng(seed)
@@ -60,6 +61,11 @@ def build_demo_like(n_images: int = 18, seed: int = 0) -> Dataset:
         _predictions(image, original, (original + 1) % 6, i)
         vector = centres[original] + 0.05 * rng.normal(size=16)
         ImageFeature.objects.create(image=image, model_name="model_a", dim=16, vector=encode_vector(vector))
+    return dataset
+
+
+def build_demo_like(n_images: int = 18, seed: int = 0) -> Dataset:
+    dataset = build_candidates(n_images, seed)
     _contains_hits(dataset)
     simulate(dataset.name, TaskKind.CONTAINS, workers=WORKERS, accuracy=0.95, noise=0.1, seed=seed)
     aggregate_dataset(dataset, min_workers=WORKERS)

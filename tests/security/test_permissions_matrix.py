@@ -155,6 +155,9 @@ MATRIX: dict[str, tuple[Build, dict]] = {
     "analytics:start-job": (
         lambda w: Call("POST", f"/dashboard/{w.dataset.name}/jobs/aggregate/"), _expect(LOGIN, 403, 403, 302, LOGIN)
     ),
+    "analytics:top-up": (
+        lambda w: Call("POST", f"/dashboard/{w.dataset.name}/top-up/contains/"), _expect(LOGIN, 403, 403, 302, LOGIN)
+    ),
     "analytics:label1000": (_get(lambda w: f"/dashboard/{w.dataset.name}/label1000/"), STAFF_PAGE),
     "analytics:label1000-tag": (_tag, _expect(LOGIN, 403, 403, 302, LOGIN)),
     "analytics:export": (_get(lambda w: f"/api/v1/datasets/{w.dataset.name}/export/sf.jsonl"), API_READ),

@@ -65,3 +65,13 @@ def test_it_packs_several_images_per_hit(dataset):
 def test_it_explains_when_no_image_needs_classify(dataset):
     with pytest.raises(CommandError, match="no image of dataset 'cls' needs CLASSIFY"):
         call_command("create_hits", "--dataset", "cls", "--task", "classify", "--sf-ratio", "1.0")
+
+
+def test_it_builds_an_adaptive_first_round_of_classify_items(dataset, capsys):
+    call_command("create_hits", "--dataset", "cls", "--task", "classify", "--adaptive", "--max-assignments", "7")
+    batch = Batch.objects.get(kind=TaskKind.CLASSIFY)
+    assert batch.assignments_per_hit == 3
+    assert batch.options["adaptive"] == {"min_assignments": 3, "max_assignments": 7, "alpha": 0.05}
+    assert "top_up --dataset cls --task classify" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="--adaptive works for --task contains and classify"):
+        call_command("create_hits", "--dataset", "cls", "--task", "label1000", "--adaptive")

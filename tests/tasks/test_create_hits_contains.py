@@ -95,3 +95,8 @@ def test_it_explains_bad_input(args, message):
     DatasetFactory(name="empty")
     with pytest.raises(CommandError, match=message):
         call_command("create_hits", "--task", "contains", *args)
+
+
+def test_it_refuses_zero_assignments_rather_than_taking_the_default(dataset):
+    with pytest.raises(CommandError, match="--assignments must be at least 1"):
+        call_command("create_hits", "--dataset", "pets", "--task", "contains", "--assignments", "0")

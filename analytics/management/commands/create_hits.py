@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from analytics.services import categorise_images
 from annotation.models import Dataset
 from tasks import builders_label1000
+from tasks.adaptive import AdaptiveError, AdaptiveSettings
 from tasks.builders import (
     BuildError,
     BuildResult,
@@ -17,6 +18,8 @@ from tasks.builders import (
     build_contains_batch,
 )
 from tasks.models import Provider, TaskKind
+
+DEFAULT_ASSIGNMENTS = 9
 
 
 def _decimal(value: str) -> Decimal:
@@ -32,7 +35,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dataset", required=True)
         parser.add_argument("--task", required=True, choices=[TaskKind.CONTAINS, TaskKind.CLASSIFY, TaskKind.LABEL1000])
-        parser.add_argument("--assignments", type=int, default=9, help="workers per HIT")
+        parser.add_argument("--assignments", type=int, help="workers per HIT (default 9; not with --adaptive)")
         parser.add_argument("--reward", default="0.10", help="dollars per assignment")
         parser.add_argument("--provider", default=Provider.LOCAL,
                             choices=["local", "sandbox", "production", "simulator", "link"])
@@ -48,6 +51,13 @@ class Command(BaseCommand):
         parser.add_argument("--min-workers", type=int, default=5,
                             help="CLASSIFY: images judged by fewer CONTAINS workers are 'amb'")
         parser.add_argument("--per-hit", type=int, default=10, help="CLASSIFY, LABEL1000: images per HIT")
+        parser.add_argument("--adaptive", action="store_true",
+                            help="CONTAINS, CLASSIFY: ask --min-assignments workers now, more later (top_up) "
+                                 "only for undecided items")
+        parser.add_argument("--min-assignments", type=int, default=3, help="--adaptive: workers per item at first")
+        parser.add_argument("--max-assignments", type=int, default=9, help="--adaptive: workers per item at most")
+        parser.add_argument("--alpha", type=float, default=0.05,
+                            help="--adaptive: an item is decided when its decisions hold with probability >= 1 - alpha")
         builders_label1000.add_arguments(parser)
 
     def handle(self, *args, **opts) -> None:
@@ -66,14 +76,43 @@ class Command(BaseCommand):
             f"{result.batch.assignments_per_hit} assignments each; total cost ${result.cost} "
             f"(reward ${result.batch.reward} per assignment plus MTurk fee)"
         )
+        if opts["adaptive"]:
+            self.stdout.write(
+                f"adaptive: next, publish_hits --batch {result.batch.pk}; once its answers are in, "
+                f"top_up --dataset {dataset.name} --task {opts['task']} builds HITs for the undecided items"
+            )
+
+    def _adaptive(self, opts: dict) -> dict | None:
+        if not opts["adaptive"]:
+            return None
+        if opts["task"] == TaskKind.LABEL1000:
+            raise CommandError("--adaptive works for --task contains and classify, not label1000")
+        if opts["assignments"] is not None:
+            raise CommandError("--adaptive sets the workers per HIT itself: use --min-assignments, not --assignments")
+        try:
+            settings = AdaptiveSettings(opts["min_assignments"], opts["max_assignments"], opts["alpha"])
+        except AdaptiveError as exc:
+            raise CommandError(str(exc)) from exc
+        if opts["task"] == TaskKind.CONTAINS:
+            self.stderr.write(
+                f"note: run aggregate and create_hits --task classify with --min-workers {settings.min_assignments} "
+                f"or fewer: a pair decided after {settings.min_assignments} answers is ambiguous otherwise"
+            )
+        return settings.as_dict()
 
     def _build(self, dataset: Dataset, opts: dict) -> BuildResult:
+        adaptive = self._adaptive(opts)
+        if adaptive:
+            assignments = adaptive["min_assignments"]
+        else:
+            assignments = DEFAULT_ASSIGNMENTS if opts["assignments"] is None else opts["assignments"]
         common = {
-            "assignments": opts["assignments"], "reward": _decimal(opts["reward"]),
+            "assignments": assignments, "reward": _decimal(opts["reward"]),
             "provider": opts["provider"], "seed": opts["seed"], "name": opts["name"],
         }
         if opts["task"] == TaskKind.LABEL1000:
             return builders_label1000.build_label1000_batch(dataset, builders_label1000.options_from(opts, common))
+        common["adaptive"] = adaptive
         if opts["task"] == TaskKind.CONTAINS:
             options = ContainsOptions(grid=opts["grid"], gold=opts["gold"], negatives=opts["negatives"], **common)
             return build_contains_batch(dataset, options)

@@ -1,0 +1,36 @@
+"""A worker never judges the same item twice: checked wherever an assignment is handed out.
+
+Top-up rounds put undecided items into new HITs; a second answer from a worker who already judged
+the item would count as independent evidence when it is not. The item of a CONTAINS HIT is an
+(image, label) pair, of a CLASSIFY HIT an image. A HIT repeats an item when one of its tiles was shown
+to the worker before and at least one of the two tiles is a candidate: a gold tile's answer counts in
+the pair's selection frequency too, while the same gold control may come back in later grids.
+"""
+
+from django.db.models import Q
+
+from tasks.models import Hit, HitItem, TaskKind, Worker
+
+
+def repeats_an_item(hit: Hit, worker: Worker) -> bool:
+    """True when the worker had an assignment on another HIT that showed one of this HIT's items."""
+    kind = hit.batch.kind
+    if kind not in (TaskKind.CONTAINS, TaskKind.CLASSIFY):
+        return False
+    tiles = HitItem.objects.filter(hit_id=hit.pk)
+    candidate = Q(role=HitItem.Role.CANDIDATE)
+    shown_before = HitItem.objects.filter(hit__batch__kind=kind, hit__assignments__worker=worker).exclude(hit_id=hit.pk)
+    if kind == TaskKind.CONTAINS:
+        shown_before = shown_before.filter(hit__label_id=hit.label_id)
+    return (
+        shown_before.filter(image_id__in=tiles.filter(candidate).values("image_id")).exists()
+        or shown_before.filter(candidate, image_id__in=tiles.values("image_id")).exists()
+    )
+
+
+def first_new_to(worker: Worker, hits) -> Hit | None:
+    """The first HIT of `hits` (in their order) that shows the worker no item a second time."""
+    for hit in hits.select_related("batch").iterator():
+        if not repeats_an_item(hit, worker):
+            return hit
+    return None
