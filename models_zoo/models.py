@@ -3,12 +3,18 @@
 from django.db import models
 
 
+class PredictionOrigin(models.TextChoices):
+    RAN_HERE = "ran", "Ran here"
+    IMPORTED = "imported", "Imported from a file"
+
+
 class Prediction(models.Model):
     image = models.ForeignKey("annotation.Image", on_delete=models.CASCADE, related_name="predictions")
     model_name = models.CharField(max_length=100)
     model_version = models.CharField(max_length=100, blank=True)
     labels = models.JSONField(help_text="Top-k taxonomy indices, best first")
-    probs = models.JSONField(help_text="Softmax probabilities matching `labels`")
+    probs = models.JSONField(help_text="Softmax probabilities matching `labels` (empty when imported without)")
+    origin = models.CharField(max_length=8, choices=PredictionOrigin.choices, default=PredictionOrigin.RAN_HERE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
