@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import exports, model_report, serializers
+from analytics import exports, label_export, model_report, serializers
 from analytics.access import hash_token_key
 from analytics.models import ApiToken, ClassifyResult, SelectionFrequency
 from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
@@ -309,12 +309,15 @@ class ExportView(APIView):
     @extend_schema(
         responses={(200, "application/jsonl"): OpenApiTypes.STR, (200, "text/csv"): OpenApiTypes.STR},
         parameters=[OpenApiParameter("raw_worker_ids", OpenApiTypes.BOOL, description="Staff only: raw ids")],
-        description=f"Stream one table of a dataset. what: {', '.join(exports.EXPORTS)}; format: jsonl or csv.",
+        description=f"Stream one table of a dataset. what: {', '.join(exports.EXPORTS)}; format: jsonl or csv. "
+                    "Or what=labels: the new labels, format json (ReaL-style list) or jsonl (a row per image).",
     )
     def get(self, request: Request, name: str, what: str, fmt: str) -> StreamingHttpResponse:
         dataset = readable_datasets(request).filter(name=name).first()
         if dataset is None:
             raise Http404("No such dataset, or no read access to it.")
+        if what == "labels" and fmt in label_export.LABEL_FORMATS:
+            return _attachment(label_export.stream(dataset, fmt), label_export.LABEL_FORMATS[fmt], dataset, what, fmt)
         if what not in exports.EXPORTS or fmt not in exports.FORMATS:
             raise exceptions.ValidationError(
                 {"detail": f"Export what ∈ {sorted(exports.EXPORTS)}, format ∈ {sorted(exports.FORMATS)}."}
@@ -324,6 +327,12 @@ class ExportView(APIView):
         response["Content-Disposition"] = f'attachment; filename="{dataset.name}-{what}.{fmt}"'
         return response
 
+
+
+def _attachment(chunks, content_type: str, dataset: Dataset, what: str, fmt: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(chunks, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{dataset.name}-{what}.{fmt}"'
+    return response
 
 
 def readable_dataset(request: Request, name: str) -> Dataset:
