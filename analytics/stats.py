@@ -70,11 +70,25 @@ def _percentile_estimate(value: float, draws: np.ndarray, n: int, level: float) 
     return Estimate(float(value), float(low), float(high), n)
 
 
+def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(rows, axis=0, return_inverse=True), same order; rows of small non-negative integers
+    (counts, 0/1 flags: the usual case) are packed into one int64 key first, which sorts some 30
+    times faster than the row-wise comparison."""
+    if rows.size and np.all(rows >= 0) and np.all(rows == np.floor(rows)):
+        radix = rows.max(axis=0).astype(np.int64) + 1
+        if np.prod(radix.astype(np.float64)) < 2**62:
+            weights = np.concatenate([np.cumprod(radix[::-1])[::-1][1:], [1]])
+            _, first, inverse = np.unique(rows.astype(np.int64) @ weights, return_index=True,
+                                          return_inverse=True)
+            return rows[first], inverse
+    return np.unique(rows, axis=0, return_inverse=True)
+
+
 def _group_counts(rows: np.ndarray, resamples: int, rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray]]:
     """Bootstrap over images in multinomial form: images with identical rows are exchangeable, so
     a resample is fully described by how many draws fall in each group of identical rows.
     Returns the distinct rows (G x c) and chunks of (rows x G) counts."""
-    groups, inverse = np.unique(rows, axis=0, return_inverse=True)
+    groups, inverse = _unique_rows(rows)
     freq = np.bincount(inverse.ravel(), minlength=groups.shape[0]) / rows.shape[0]
     n = rows.shape[0]
     return groups, [rng.multinomial(n, freq, size=size) for size in _chunks(resamples, groups.shape[0])]
@@ -124,8 +138,8 @@ def bootstrap_ratio(
     return _percentile_estimate(rows[:, 0].sum() / total, np.concatenate(draws), int(total), level)
 
 
-def shrunk_selection_frequencies(k: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """Per-image SFs pulled towards their mean so that their spread is the between-image spread only.
+def shrinkage(k: np.ndarray, m: np.ndarray) -> tuple[float, float]:
+    """(mean, scale): per-image SFs p pulled to mean + scale·(p - mean) keep only the between-image spread.
 
     The observed SFs vary for two reasons: images differ, and each SF comes from a few workers. Their
     sample variance S² holds both; the within part is estimated by the mean of k/m·(1 - k/m)/(m - 1),
@@ -135,25 +149,20 @@ def shrunk_selection_frequencies(k: np.ndarray, m: np.ndarray) -> np.ndarray:
     """
     p = k / m
     if p.size < 2:
-        return np.full(p.size, p.mean())
+        return float(p.mean()), 0.0
     spread = p.var(ddof=1)
     within = np.where(m > 1, p * (1 - p) / np.maximum(m - 1, 1), 0.0).mean()
-    scale = np.sqrt(max(spread - within, 0.0) / spread) if spread > 0 else 0.0
-    return np.clip(p.mean() + scale * (p - p.mean()), 0.0, 1.0)
+    return float(p.mean()), float(np.sqrt(max(spread - within, 0.0) / spread)) if spread > 0 else 0.0
 
 
 def _two_stage_draws(
     k: np.ndarray, m: np.ndarray, resamples: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], np.random.Generator]:
     """Distinct (k, m) pairs, their shrunk SFs, image-resample counts per pair and the worker generator."""
-    rows = np.column_stack([k, m])
     image_rng, worker_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
-    groups, counts = _group_counts(rows, resamples, image_rng)
-    index = {tuple(row): g for g, row in enumerate(groups.tolist())}
-    shrunk = shrunk_selection_frequencies(k, m)
-    group_sf = np.zeros(groups.shape[0])
-    for row, value in zip(rows.tolist(), shrunk.tolist(), strict=True):
-        group_sf[index[tuple(row)]] = value
+    groups, counts = _group_counts(np.column_stack([k, m]), resamples, image_rng)
+    mean, scale = shrinkage(k, m)
+    group_sf = np.clip(mean + scale * (groups[:, 0] / groups[:, 1] - mean), 0.0, 1.0)
     return groups, group_sf, counts, worker_rng
 
 
