@@ -30,6 +30,7 @@ MAX_ERRORS = 50
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+@:-]{0,99}")
 LIST_SEPARATORS = re.compile(r"[\s;,]+")
 COPY_BLOCK = 20_000
+INT_ONLY = {int}
 COLUMNS = ["image_id", "model_name", "model_version", "labels", "probs", "origin", "created_at"]
 
 
@@ -103,7 +104,7 @@ class Context:
     def labels(self, values: object) -> list[int]:
         if not isinstance(values, list) or not values:
             raise LineError("'labels' must be a non-empty list of taxonomy indices or wnids, best first")
-        if all(type(v) is int for v in values) and self.indices.issuperset(values):
+        if self.indices.issuperset(values) and set(map(type, values)) == INT_ONLY:
             labels = values
         else:
             labels = [self._label(v) for v in values]
@@ -136,7 +137,8 @@ def _probs(values: object, count: int) -> list[float]:
 
 
 def _json_numbers(numbers: list) -> str:
-    return "[" + ", ".join(map(repr, numbers)) + "]"
+    """JSON text of a list of ints and finite floats: Python writes it the same way."""
+    return str(numbers)
 
 
 def _cell_list(text: str | None) -> list | None:
@@ -208,6 +210,17 @@ def parse_npy(path: Path, order: Path, context: Context) -> Parsed:
         raise PredictionImportError(f"{order} names {len(names)} images but {path} has {array.shape[0]} rows: "
                                     "the order file needs one external id per row")
     unknown = ~np.isin(array, np.fromiter(context.indices, dtype=np.int64))
+    ordered = np.sort(array, axis=1)
+    image_ids = [context.image_id.get(name) for name in names]
+    if unknown.any() or (ordered[:, 1:] == ordered[:, :-1]).any() or None in image_ids \
+            or len(set(image_ids)) != len(image_ids):
+        return _npy_problems(array, names, unknown, context)
+    rows = array.tolist()
+    return Parsed(image_ids=image_ids, labels=list(map(str, rows)), probs=["[]"] * len(rows), topk=array.shape[1])
+
+
+def _npy_problems(array: np.ndarray, names: list[str], unknown: np.ndarray, context: Context) -> Parsed:
+    """The rows of an .npy file checked one by one, for their error messages."""
     records: list[tuple[int, dict | LineError]] = [
         (number, {"image": name, "labels": row}) for number, (name, row) in enumerate(zip(names, array.tolist(),
                                                                                           strict=True), start=1)
