@@ -102,9 +102,9 @@ def figure_spec(report: ModelReport, name: str) -> alt.LayerChart:
     ).properties(width=230, height=190, title=FIGURES[name])
 
 
-def plots_spec(report: ModelReport) -> dict:
-    """The Vega-Lite spec of all the plots, three a row."""
-    return alt.concat(*(figure_spec(report, name) for name in PLOTTED), columns=3).to_dict()
+def plot_specs(report: ModelReport) -> list[dict]:
+    """The Vega-Lite spec of each plot that has at least one model to show."""
+    return [figure_spec(report, name).to_dict() for name in PLOTTED if _points(report, name)]
 
 
 def render_chart(spec: dict) -> str:

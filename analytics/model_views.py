@@ -18,7 +18,7 @@ TABLE_FIGURES = list(FIGURES)
 def models_page(request: HttpRequest, name: str) -> HttpResponse:
     dataset = get_object_or_404(Dataset, name=name)
     report = model_report.build_model_report(dataset)
-    svg = model_report.render_chart(model_report.plots_spec(report)) if report.models else ""
+    plots = [model_report.render_chart(spec) for spec in model_report.plot_specs(report)]
     rows = [
         {"model": m.model, "origin": report.origins.get(m.model, ""), "images": m.images,
          "cells": [m.figures[figure] for figure in TABLE_FIGURES], "histogram": m.wrong_sf_histogram}
@@ -27,6 +27,6 @@ def models_page(request: HttpRequest, name: str) -> HttpResponse:
     context = {
         "dataset": dataset, "report": report, "rows": rows,
         "headers": [FIGURES[figure] for figure in TABLE_FIGURES],
-        "plots": mark_safe(svg),  # noqa: S308 - rendered by vl-convert, which XML-escapes every text
+        "plots": [mark_safe(svg) for svg in plots],  # noqa: S308 - rendered by vl-convert, text XML-escaped
     }
     return render(request, "analytics/models.html", context)
