@@ -104,7 +104,7 @@ class Context:
     def labels(self, values: object) -> list[int]:
         if not isinstance(values, list) or not values:
             raise LineError("'labels' must be a non-empty list of taxonomy indices or wnids, best first")
-        if self.indices.issuperset(values) and set(map(type, values)) == INT_ONLY:
+        if set(map(type, values)) == INT_ONLY and self.indices.issuperset(values):
             labels = values
         else:
             labels = [self._label(v) for v in values]
@@ -113,7 +113,7 @@ class Context:
         return labels
 
     def _label(self, value: object) -> int:
-        if isinstance(value, str) and value.isdigit():
+        if isinstance(value, str) and value.isascii() and value.isdigit():
             value = int(value)
         if isinstance(value, str) and value in self.index_by_wnid:
             return self.index_by_wnid[value]

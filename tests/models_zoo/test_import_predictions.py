@@ -83,14 +83,17 @@ def test_it_lists_every_bad_line_and_keeps_what_was_stored(dataset, tmp_path):
         {"image": "b", "labels": [3]},
         {"image": "a", "labels": [1, 2], "probs": [0.5]},
         {"image": "a", "labels": []},
+        {"image": "c", "labels": [[1], {"x": 2}]},
+        {"image": "c", "labels": ["²"], "probs": [float("nan")]},
     ])
     with pytest.raises(CommandError) as caught:
         call_command("import_predictions", "--dataset", "val", "--model", "m", bad)
     message = str(caught.value)
-    assert "6 bad lines, nothing imported" in message
+    assert "8 bad lines, nothing imported" in message
     for expected in ("line 2: not JSON", "line 3: no image 'zzz' in dataset 'val'", "line 4: unknown label 9",
                      "line 5: the image is already on line 1", "line 6: 'probs' must be a list of 2",
-                     "line 7: 'labels' must be a non-empty list"):
+                     "line 7: 'labels' must be a non-empty list", "line 8: unknown label [1]",
+                     "line 9: unknown label '²'"):
         assert expected in message
     assert stored() == {"a": ([1], [], "imported")}
 
