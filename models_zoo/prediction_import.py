@@ -14,7 +14,8 @@ re-import is idempotent. Predictions that ran here are never replaced by a file.
 import csv
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,7 +65,9 @@ class Parsed:
     topk: int = 0
     errors: list[str] = field(default_factory=list)
     error_count: int = 0
+    count: int = 0
     seen: dict[int, int] = field(default_factory=dict)  # image id → line
+    flush: Callable[["Parsed"], None] | None = None  # writes and empties the rows kept so far
 
     def error(self, line: int, message: str) -> None:
         self.error_count += 1
@@ -79,6 +82,12 @@ class Parsed:
         self.labels.append(_json_numbers(labels))
         self.probs.append(_json_numbers(probs))
         self.topk = max(self.topk, len(labels))
+        self.count += 1
+        if self.flush is not None and len(self.image_ids) >= COPY_BLOCK and not self.error_count:
+            self.flush(self)
+
+    def clear_rows(self) -> None:
+        self.image_ids, self.labels, self.probs = [], [], []
 
 
 class Context:
@@ -181,9 +190,12 @@ def _csv_records(path: Path) -> Iterator[tuple[int, dict]]:
                 yield reader.line_num, exc
 
 
-def parse_records(records: Iterable[tuple[int, dict | LineError]], context: Context) -> Parsed:
-    """Check every record; good ones are kept in database form, bad ones reported by line."""
-    parsed = Parsed()
+def parse_records(
+    records: Iterable[tuple[int, dict | LineError]], context: Context, flush: Callable[[Parsed], None] | None = None
+) -> Parsed:
+    """Check every record; good ones are kept in database form (handed to `flush` every COPY_BLOCK rows
+    while no line was bad), bad ones reported by line."""
+    parsed = Parsed(flush=flush)
     for number, record in records:
         try:
             if isinstance(record, LineError):
@@ -216,7 +228,8 @@ def parse_npy(path: Path, order: Path, context: Context) -> Parsed:
             or len(set(image_ids)) != len(image_ids):
         return _npy_problems(array, names, unknown, context)
     rows = array.tolist()
-    return Parsed(image_ids=image_ids, labels=list(map(str, rows)), probs=["[]"] * len(rows), topk=array.shape[1])
+    return Parsed(image_ids=image_ids, labels=list(map(str, rows)), probs=["[]"] * len(rows), topk=array.shape[1],
+                  count=len(rows))
 
 
 def _npy_problems(array: np.ndarray, names: list[str], unknown: np.ndarray, context: Context) -> Parsed:
@@ -231,8 +244,10 @@ def _npy_problems(array: np.ndarray, names: list[str], unknown: np.ndarray, cont
     return parse_records(records, context)
 
 
-def read_file(path: Path, context: Context, order: Path | None = None) -> Parsed:
-    """Parse a predictions file of any supported format (by its suffix)."""
+def read_file(
+    path: Path, context: Context, order: Path | None = None, flush: Callable[[Parsed], None] | None = None
+) -> Parsed:
+    """Parse a predictions file of any supported format (by its suffix); see parse_records for `flush`."""
     suffix = path.suffix.lower()
     if suffix == ".npy":
         if order is None:
@@ -243,7 +258,7 @@ def read_file(path: Path, context: Context, order: Path | None = None) -> Parsed
     if suffix not in {".jsonl", ".json", ".csv"}:
         raise PredictionImportError(f"{path}: unknown format {suffix!r}; use .jsonl, .csv or .npy (with --order)")
     try:
-        return parse_records(_csv_records(path) if suffix == ".csv" else _jsonl_records(path), context)
+        return parse_records(_csv_records(path) if suffix == ".csv" else _jsonl_records(path), context, flush)
     except OSError as exc:
         raise PredictionImportError(f"cannot read {path}: {exc}") from exc
 
@@ -251,54 +266,72 @@ def read_file(path: Path, context: Context, order: Path | None = None) -> Parsed
 def import_predictions(
     dataset: Dataset, model_name: str, path: Path, order: Path | None = None, model_version: str = ""
 ) -> ImportSummary:
-    """Check the whole file, then replace the model's imported predictions on the dataset by it."""
+    """Replace the model's imported predictions on the dataset by the file's, if every line is good.
+
+    One transaction: the earlier rows are deleted, then good rows stream to the database while the
+    file is read (PostgreSQL parses one block while Python checks the next); the first bad line
+    stops the writing, the rest of the file is still checked for the report, and the transaction is
+    rolled back, so nothing changes.
+    """
     for what, value in (("model name", model_name), ("model version", model_version)):
         if value and not MODEL_NAME.fullmatch(value):
             raise PredictionImportError(f"bad {what} {value!r}: use letters, digits and _ . + @ : - (100 at most)")
     if not model_name:
         raise PredictionImportError("a model name is needed")
-    parsed = read_file(path, Context(dataset), order)
-    if parsed.error_count:
-        more = parsed.error_count - len(parsed.errors)
-        raise PredictionImportError(
-            f"{path}: {parsed.error_count} bad lines, nothing imported; fix them and import again",
-            parsed.errors + ([f"... and {more} more"] if more else []),
-        )
-    if not parsed.image_ids:
-        raise PredictionImportError(f"{path} holds no prediction")
-    return _store(dataset, model_name, model_version, parsed)
+    context = Context(dataset)
+    with transaction.atomic():
+        replaced = _delete_imported(dataset, model_name)
+        with _writer(model_name, model_version) as write:
+            parsed = read_file(path, context, order, write)
+            if parsed.error_count:
+                more = parsed.error_count - len(parsed.errors)
+                raise PredictionImportError(
+                    f"{path}: {parsed.error_count} bad lines, nothing imported; fix them and import again",
+                    parsed.errors + ([f"... and {more} more"] if more else []),
+                )
+            if not parsed.count:
+                raise PredictionImportError(f"{path} holds no prediction")
+            write(parsed)
+    return ImportSummary(model_name, parsed.count, replaced, parsed.topk)
 
 
-@transaction.atomic
-def _store(dataset: Dataset, model_name: str, model_version: str, parsed: Parsed) -> ImportSummary:
+def _delete_imported(dataset: Dataset, model_name: str) -> int:
     existing = Prediction.objects.filter(image__dataset=dataset, model_name=model_name)
     if existing.filter(origin=PredictionOrigin.RAN_HERE).exists():
         raise PredictionImportError(
             f"model {model_name!r} ran here on dataset {dataset.name!r}: its predictions are kept; "
             "import the file under another --model name"
         )
-    replaced, _ = existing.delete()
-    summary = ImportSummary(model_name, len(parsed.image_ids), replaced, parsed.topk)
-    if connection.vendor == "postgresql":
-        _copy_postgresql(model_name, model_version, parsed)
-    else:
-        now = connection.ops.adapt_datetimefield_value(timezone.now())
-        rows = [(image_id, model_name, model_version, labels, probs, PredictionOrigin.IMPORTED, now)
-                for image_id, labels, probs in zip(parsed.image_ids, parsed.labels, parsed.probs, strict=True)]
-        insert_ignoring_conflicts(Prediction, COLUMNS, rows, json_columns={"labels", "probs"})
-    return summary
+    return existing.delete()[0]
 
 
-def _copy_postgresql(model_name: str, model_version: str, parsed: Parsed) -> None:
-    """COPY ... FROM STDIN in text format (names are checked above: no tab, backslash or newline)."""
+@contextmanager
+def _writer(model_name: str, model_version: str) -> Iterator[Callable[[Parsed], None]]:
+    """A function that writes the rows kept in a Parsed and empties it: COPY ... FROM STDIN in text
+    format on PostgreSQL (names are checked: no tab, backslash or newline), multi-row INSERTs elsewhere."""
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        stamp = connection.ops.adapt_datetimefield_value(now)
+
+        def insert(parsed: Parsed) -> None:
+            rows = [(image_id, model_name, model_version, labels, probs, PredictionOrigin.IMPORTED, stamp)
+                    for image_id, labels, probs in zip(parsed.image_ids, parsed.labels, parsed.probs, strict=True)]
+            insert_ignoring_conflicts(Prediction, COLUMNS, rows, json_columns={"labels", "probs"})
+            parsed.clear_rows()
+
+        yield insert
+        return
     table = connection.ops.quote_name(Prediction._meta.db_table)
-    tail = f"\t{model_name}\t{model_version}\t"
-    suffix = f"\t{PredictionOrigin.IMPORTED}\t{timezone.now().isoformat()}\n"
-    lines = [f"{image_id}{tail}{labels}\t{probs}{suffix}"
-             for image_id, labels, probs in zip(parsed.image_ids, parsed.labels, parsed.probs, strict=True)]
-    with connection.cursor() as cursor, cursor.cursor.copy(
-        f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN"
-    ) as copy:
-        for start in range(0, len(lines), COPY_BLOCK):
-            copy.write("".join(lines[start:start + COPY_BLOCK]))
+    tail, suffix = f"\t{model_name}\t{model_version}\t", f"\t{PredictionOrigin.IMPORTED}\t{now.isoformat()}\n"
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
 
+        def send(parsed: Parsed) -> None:
+            for start in range(0, len(parsed.image_ids), COPY_BLOCK):
+                end = start + COPY_BLOCK
+                copy.write("".join(
+                    f"{image_id}{tail}{labels}\t{probs}{suffix}" for image_id, labels, probs
+                    in zip(parsed.image_ids[start:end], parsed.labels[start:end], parsed.probs[start:end], strict=True)
+                ))
+            parsed.clear_rows()
+
+        yield send

@@ -131,3 +131,16 @@ def test_it_refuses_bad_model_names_and_unknown_formats(dataset, tmp_path):
         call_command("import_predictions", "--dataset", "val", "--model", "m", str(tmp_path / "p.txt"))
     with pytest.raises(CommandError, match="no dataset named 'nope'"):
         call_command("import_predictions", "--dataset", "nope", "--model", "m", path)
+
+
+def test_it_streams_good_rows_in_blocks_and_takes_them_back_at_a_later_bad_line(dataset, tmp_path, monkeypatch):
+    monkeypatch.setattr("models_zoo.prediction_import.COPY_BLOCK", 1)  # every good row is written at once
+    call_command("import_predictions", "--dataset", "val", "--model", "m", jsonl(tmp_path, [
+        {"image": "a", "labels": [1]}, {"image": "b", "labels": [2]}, {"image": "c", "labels": [3]},
+    ], "three.jsonl"))
+    assert stored() == {name: ([label], [], "imported") for name, label in (("a", 1), ("b", 2), ("c", 3))}
+    with pytest.raises(CommandError, match="line 3: unknown label 99"):
+        call_command("import_predictions", "--dataset", "val", "--model", "m", jsonl(tmp_path, [
+            {"image": "a", "labels": [4]}, {"image": "b", "labels": [5]}, {"image": "c", "labels": [99]},
+        ], "late-error.jsonl"))
+    assert stored() == {name: ([label], [], "imported") for name, label in (("a", 1), ("b", 2), ("c", 3))}
