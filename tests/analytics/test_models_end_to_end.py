@@ -70,6 +70,10 @@ def test_it_reads_the_same_figures_from_the_command_the_api_and_the_page(judged_
     assert figures["alpha"]["sf_top1"]["value"] == pytest.approx(0.8)
     assert {m["model"]: m["origin"] for m in from_command["models"]} == dict.fromkeys(("alpha", "beta", "gamma"),
                                                                                        "imported")
+    table = io.StringIO()
+    call_command("evaluate_models", "--dataset", "e2e", stdout=table)
+    assert re.search(r"^alpha\s+6\s+1\.000 \[1\.000, 1\.000\]", table.getvalue(), re.M)
+    assert "3 CLASSIFY results: 0 with tied objects, 0 with a tied main label" in table.getvalue()
     client = Client()
     client.force_login(UserFactory(is_staff=True))
     from_api = client.get("/api/v1/datasets/e2e/models/").json()

@@ -3,8 +3,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics.model_report import build_model_report, table
-from analytics.stats import DEFAULT_RESAMPLES
+from analytics.model_report import ModelReport, build_model_report, table
+from analytics.stats import DEFAULT_RESAMPLES, Estimate
 from annotation.models import Dataset
 
 SHOWN = ["top1", "top5", "multilabel", "main_label", "sf_top1", "sf_original"]
@@ -37,7 +37,7 @@ class Command(BaseCommand):
         else:
             self._write_table(report)
 
-    def _write_table(self, report) -> None:
+    def _write_table(self, report: ModelReport) -> None:
         self.stdout.write(f"{'model':<28}{'images':>8}" + "".join(f"{name:>24}" for name in SHOWN))
         for model in report.models:
             cells = "".join(f"{_estimate(model.figures[name]):>24}" for name in SHOWN)
@@ -48,7 +48,7 @@ class Command(BaseCommand):
         )
 
 
-def _estimate(estimate) -> str:
+def _estimate(estimate: Estimate) -> str:
     if estimate.value != estimate.value:
         return "-"
     return f"{estimate.value:.3f} [{estimate.low:.3f}, {estimate.high:.3f}]"
