@@ -14,6 +14,12 @@ Tie-breaking (also in docs/formats.md):
   Groups are listed by their smallest label, labels ascending within a group.
 - main_object: the group holding most main votes; on a tie, the group holding main_label, then the
   lowest group number.
+
+These are the `smallest` tie convention (the default). The `first-seen` convention reproduces the
+paper's released aggregates: for num_objects and main_label, among tied answers the one recorded
+first wins (Python's `Counter.most_common` order over answers in the order they were collected).
+Either way a result says whether its num_objects or main_label was tied (such images need more
+annotators).
 """
 
 from collections import Counter
@@ -25,6 +31,8 @@ from itertools import combinations
 # above it, `greedy_k_cut`.
 EXHAUSTIVE_MAX_LABELS = 10
 GREEDY_MAX_PASSES = 50
+TIES_SMALLEST, TIES_FIRST_SEEN = "smallest", "first-seen"
+TIE_CONVENTIONS = (TIES_SMALLEST, TIES_FIRST_SEEN)
 
 
 def selection_frequency(n_selected: int, n_shown: int) -> float:
@@ -81,6 +89,8 @@ class ClassifyAggregate:
     main_object: int
     original_object: int | None
     original_object_main_share: float | None
+    num_objects_tied: bool = False
+    main_label_tied: bool = False
 
 
 def co_selection_weights(answers: Iterable[ClassifyAnswer]) -> Counter:
@@ -185,23 +195,33 @@ def _canonical(groups: list[list[int]]) -> list[list[int]]:
     return sorted((sorted(group) for group in groups if group), key=lambda group: group[0])
 
 
-def _mode_smallest(values: Iterable[int]) -> int:
-    counts = Counter(values)
-    return min(counts, key=lambda value: (-counts[value], value))
+def is_tied(counts: Counter) -> bool:
+    """Whether two or more values share the highest count."""
+    top = counts.most_common(2)
+    return len(top) == 2 and top[0][1] == top[1][1]
 
 
-def aggregate_classify(answers: Sequence[ClassifyAnswer], original_label: int | None) -> ClassifyAggregate | None:
-    """Aggregate the CLASSIFY answers of one image (see the module docstring for tie-breaking).
+def aggregate_classify(
+    answers: Sequence[ClassifyAnswer], original_label: int | None, ties: str = TIES_SMALLEST
+) -> ClassifyAggregate | None:
+    """Aggregate the CLASSIFY answers of one image, given in the order they were collected (see the
+    module docstring for the tie conventions, `ties` in TIE_CONVENTIONS).
 
     Returns None when there is no answer with at least one selected label.
     """
+    if ties not in TIE_CONVENTIONS:
+        raise ValueError(f"unknown tie convention {ties!r}: use one of {', '.join(TIE_CONVENTIONS)}")
     answers = [a for a in answers if a.selected]
     if not answers:
         return None
     selections = Counter(label for a in answers for label in set(a.selected))
-    num_objects = _mode_smallest(len(set(a.selected)) for a in answers)
+    sizes = Counter(len(set(a.selected)) for a in answers)
     votes = Counter(a.main for a in answers)
-    main_label = min(votes, key=lambda label: (-votes[label], -selections[label], label))
+    if ties == TIES_FIRST_SEEN:
+        num_objects, main_label = sizes.most_common(1)[0][0], votes.most_common(1)[0][0]
+    else:
+        num_objects = min(sizes, key=lambda size: (-sizes[size], size))
+        main_label = min(votes, key=lambda label: (-votes[label], -selections[label], label))
     objects = max_k_cut(sorted(selections), co_selection_weights(answers), num_objects)
     group_of = {label: number for number, group in enumerate(objects) for label in group}
     group_votes = Counter(group_of.get(a.main) for a in answers if a.main in group_of)
@@ -215,4 +235,5 @@ def aggregate_classify(answers: Sequence[ClassifyAnswer], original_label: int | 
         num_annotators=len(answers), num_objects=num_objects, main_label=main_label,
         main_votes=dict(sorted(votes.items())), objects=objects, main_object=main_object,
         original_object=original_object, original_object_main_share=share,
+        num_objects_tied=is_tied(sizes), main_label_tied=is_tied(votes),
     )

@@ -5,10 +5,11 @@ Who reads what: staff read every dataset; other users read the datasets they wer
 Annotators and anonymous users get nothing.
 """
 
+import csv
 from collections.abc import Callable
 
 from django.db.models import Count, F, Q, QuerySet
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -17,9 +18,10 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from rest_framework.generics import get_object_or_404
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import exports, serializers
+from analytics import exports, label_export, model_report, serializers
 from analytics.access import hash_token_key
 from analytics.models import ApiToken, ClassifyResult, SelectionFrequency
 from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
@@ -307,12 +309,15 @@ class ExportView(APIView):
     @extend_schema(
         responses={(200, "application/jsonl"): OpenApiTypes.STR, (200, "text/csv"): OpenApiTypes.STR},
         parameters=[OpenApiParameter("raw_worker_ids", OpenApiTypes.BOOL, description="Staff only: raw ids")],
-        description=f"Stream one table of a dataset. what: {', '.join(exports.EXPORTS)}; format: jsonl or csv.",
+        description=f"Stream one table of a dataset. what: {', '.join(exports.EXPORTS)}; format: jsonl or csv. "
+                    "Or what=labels: the new labels, format json (ReaL-style list) or jsonl (a row per image).",
     )
     def get(self, request: Request, name: str, what: str, fmt: str) -> StreamingHttpResponse:
         dataset = readable_datasets(request).filter(name=name).first()
         if dataset is None:
             raise Http404("No such dataset, or no read access to it.")
+        if what == "labels" and fmt in label_export.LABEL_FORMATS:
+            return _attachment(label_export.stream(dataset, fmt), label_export.LABEL_FORMATS[fmt], dataset, what, fmt)
         if what not in exports.EXPORTS or fmt not in exports.FORMATS:
             raise exceptions.ValidationError(
                 {"detail": f"Export what ∈ {sorted(exports.EXPORTS)}, format ∈ {sorted(exports.FORMATS)}."}
@@ -322,3 +327,44 @@ class ExportView(APIView):
         response["Content-Disposition"] = f'attachment; filename="{dataset.name}-{what}.{fmt}"'
         return response
 
+
+
+def _attachment(chunks, content_type: str, dataset: Dataset, what: str, fmt: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(chunks, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{dataset.name}-{what}.{fmt}"'
+    return response
+
+
+def readable_dataset(request: Request, name: str) -> Dataset:
+    """The dataset `name` if this request may read it, else 404 (same answer as for a missing one)."""
+    dataset = readable_datasets(request).filter(name=name).first()
+    if dataset is None:
+        raise Http404("No such dataset, or no read access to it.")
+    return dataset
+
+
+class ModelReportView(APIView):
+    """GET /api/v1/datasets/<name>/models/ (JSON) or .../models.csv: every model judged against the new labels."""
+
+    authentication_classes = AUTHENTICATION
+    permission_classes = [CanReadSomeDataset]
+
+    @extend_schema(
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR},
+        description="Per model: ImageNet top-1/top-5, multi-label and main-label accuracy, accuracy on single- and "
+                    "multi-object images, mean SF of the top-1 and of the ImageNet label, wrong-but-valid share, "
+                    "each with a 95 % bootstrap interval; and how many CLASSIFY results are tied.",
+    )
+    def get(self, request: Request, name: str, fmt: str = "json") -> Response | HttpResponse:
+        dataset = readable_dataset(request, name)
+        unknown = set(request.query_params) - RESERVED_PARAMS
+        if unknown or fmt not in {"json", "csv"}:
+            raise exceptions.ValidationError({"detail": "This report takes no filter; formats: models/ or models.csv."})
+        report = model_report.build_model_report(dataset)
+        if fmt == "json":
+            return Response(report.as_dict())
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{dataset.name}-models.csv"'
+        columns, rows = model_report.table(report)
+        csv.writer(response, lineterminator="\n").writerows([columns, *rows])
+        return response

@@ -17,5 +17,7 @@ router.register("workers", api.WorkerViewSet, basename="worker")
 
 urlpatterns = [
     path("datasets/<slug:name>/export/<slug:what>.<slug:fmt>", api.ExportView.as_view(), name="export"),
+    path("datasets/<slug:name>/models/", api.ModelReportView.as_view(), name="model-report"),
+    path("datasets/<slug:name>/models.<slug:fmt>", api.ModelReportView.as_view(), name="model-report-export"),
     *router.urls,
 ]

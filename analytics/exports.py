@@ -92,11 +92,12 @@ def _classify_rows(dataset: Dataset, raw: bool) -> tuple[list[str], Iterator[tup
         ClassifyResult.objects.filter(image__dataset=dataset).order_by("image_id")
         .values_list("image__external_id", "image__original_label__index", "num_annotators", "num_objects",
                      "main_label__index", "main_votes", "object_groups", "main_object", "original_object",
-                     "original_object_main_share")
+                     "original_object_main_share", "num_objects_tied", "main_label_tied")
         .iterator(chunk_size=CHUNK)
     )
     return ["image", "original_label", "num_annotators", "num_objects", "main_label", "main_votes", "objects",
-            "main_object", "original_object", "original_object_main_share"], rows
+            "main_object", "original_object", "original_object_main_share", "num_objects_tied",
+            "main_label_tied"], rows
 
 
 def _candidate_rows(dataset: Dataset, raw: bool) -> tuple[list[str], Iterator[tuple]]:

@@ -97,3 +97,23 @@ def feature_models(dataset: Dataset) -> list[str]:
     return sorted(
         ImageFeature.objects.filter(image__dataset=dataset).values_list("model_name", flat=True).distinct()
     )
+
+
+def load_topk(dataset: Dataset, image_ids: np.ndarray, k: int = 5) -> dict[str, np.ndarray]:
+    """Each model's top-k predictions as an (n, k) array in the order of `image_ids` (-1: none)."""
+    position = {image_id: i for i, image_id in enumerate(image_ids.tolist())}
+    topk: dict[str, np.ndarray] = {}
+    rows = Prediction.objects.filter(image__dataset=dataset).values_list("image_id", "model_name", "labels")
+    for image_id, model_name, labels in rows.iterator(chunk_size=CHUNK):
+        matrix = topk.get(model_name)
+        if matrix is None:
+            matrix = topk[model_name] = np.full((len(position), k), NO_LABEL, dtype=np.int64)
+        best = labels[:k]
+        matrix[position[image_id], :len(best)] = best
+    return topk
+
+
+def prediction_origins(dataset: Dataset) -> dict[str, str]:
+    """model name → origin of its predictions on the dataset (ran here | imported)."""
+    rows = Prediction.objects.filter(image__dataset=dataset).values_list("model_name", "origin").distinct()
+    return dict(rows.order_by("model_name", "origin"))

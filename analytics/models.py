@@ -45,6 +45,8 @@ class ClassifyResult(models.Model):
     main_object = models.PositiveIntegerField()
     original_object = models.IntegerField(null=True, blank=True)
     original_object_main_share = models.FloatField(null=True, blank=True)
+    num_objects_tied = models.BooleanField(default=False, help_text="The most common number of objects was tied")
+    main_label_tied = models.BooleanField(default=False, help_text="The most common main label was tied")
 
     def __str__(self) -> str:
         return f"CLASSIFY result of image {self.image_id}"

@@ -47,7 +47,7 @@ class ImageRefMixin(serializers.Serializer):
 class PredictionSerializer(ImageRefMixin, serializers.ModelSerializer):
     class Meta:
         model = Prediction
-        fields = ["id", "image", "image_id", "model_name", "model_version", "labels", "probs"]
+        fields = ["id", "image", "image_id", "model_name", "model_version", "origin", "labels", "probs"]
 
 
 class CandidateSerializer(ImageRefMixin, serializers.ModelSerializer):
@@ -74,7 +74,7 @@ class ClassifyResultSerializer(ImageRefMixin, serializers.ModelSerializer):
     class Meta:
         model = ClassifyResult
         fields = ["id", "image", "image_id", "num_annotators", "num_objects", "main_label", "main_votes", "objects",
-                  "main_object", "original_object", "original_object_main_share"]
+                  "main_object", "original_object", "original_object_main_share", "num_objects_tied", "main_label_tied"]
 
 
 class WorkerIdMixin(serializers.Serializer):

@@ -14,7 +14,7 @@ from itertools import groupby
 from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 
-from analytics.aggregation import ClassifyAnswer, aggregate_classify, categorise
+from analytics.aggregation import TIES_SMALLEST, ClassifyAnswer, aggregate_classify, categorise
 from analytics.models import ClassifyResult, ImageCategory, SelectionFrequency
 from annotation.models import ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
 from tasks.models import Assignment
@@ -304,15 +304,16 @@ def _classify_answers(dataset: Dataset) -> Iterator[tuple[int, list[ClassifyAnsw
 
 
 @transaction.atomic
-def aggregate_classify_results(dataset: Dataset) -> int:
-    """Replace the dataset's ClassifyResult rows by aggregates of the counted CLASSIFY responses."""
+def aggregate_classify_results(dataset: Dataset, ties: str = TIES_SMALLEST) -> int:
+    """Replace the dataset's ClassifyResult rows by aggregates of the counted CLASSIFY responses
+    (answers in the order they were stored; `ties` is the tie convention of analytics.aggregation)."""
     originals = dict(
         Image.objects.filter(dataset=dataset).values_list("id", "original_label__index").iterator(BULK_SIZE)
     )
     label_pk = dict(LabelClass.objects.values_list("index", "pk"))
     rows = []
     for image_id, answers in _classify_answers(dataset):
-        result = aggregate_classify(answers, originals.get(image_id))
+        result = aggregate_classify(answers, originals.get(image_id), ties)
         if result is None:
             continue
         rows.append(ClassifyResult(
@@ -322,6 +323,7 @@ def aggregate_classify_results(dataset: Dataset) -> int:
             object_groups=result.objects, main_object=result.main_object,
             original_object=result.original_object,
             original_object_main_share=result.original_object_main_share,
+            num_objects_tied=result.num_objects_tied, main_label_tied=result.main_label_tied,
         ))
     ClassifyResult.objects.filter(image__dataset=dataset).delete()
     ClassifyResult.objects.bulk_create(rows, batch_size=BULK_SIZE)
@@ -335,8 +337,10 @@ class AggregateSummary:
     classify_results: int
 
 
-def aggregate_dataset(dataset: Dataset, sf_ratio: float = 0.5, min_workers: int = 5) -> AggregateSummary:
-    """Recompute every aggregate of a dataset: SF, categories, CLASSIFY results."""
+def aggregate_dataset(
+    dataset: Dataset, sf_ratio: float = 0.5, min_workers: int = 5, ties: str = TIES_SMALLEST
+) -> AggregateSummary:
+    """Recompute every aggregate of a dataset: SF, categories, CLASSIFY results (tie convention `ties`)."""
     pairs = aggregate_selection_frequencies(dataset)
     categories = categorise_images(dataset, sf_ratio, min_workers)
-    return AggregateSummary(pairs, categories, aggregate_classify_results(dataset))
+    return AggregateSummary(pairs, categories, aggregate_classify_results(dataset, ties))

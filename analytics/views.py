@@ -54,6 +54,9 @@ def stage_progress(dataset: Dataset) -> dict:
         "classify_responses": ClassifyResponse.objects.filter(image__dataset=dataset).count(),
         "selection_frequencies": SelectionFrequency.objects.filter(image__dataset=dataset).count(),
         "classify_results": ClassifyResult.objects.filter(image__dataset=dataset).count(),
+        "classify_tied": ClassifyResult.objects.filter(
+            Q(num_objects_tied=True) | Q(main_label_tied=True), image__dataset=dataset
+        ).count(),
     }
     progress["assignments"] = submitted_by_confirmation(dataset)
     for kind in (TaskKind.CONTAINS, TaskKind.CLASSIFY):

@@ -3,12 +3,24 @@
 from django.db import models
 
 
+class PredictionOrigin(models.TextChoices):
+    RAN_HERE = "ran", "Ran here"
+    IMPORTED = "imported", "Imported from a file"
+
+
 class Prediction(models.Model):
-    image = models.ForeignKey("annotation.Image", on_delete=models.CASCADE, related_name="predictions")
+    """A model's top-k on one image. The unique (image, model_name) index also serves lookups by
+    image (its leading column), so the foreign key has no index of its own: one index less to
+    maintain per imported row (docs/benchmarks.md, "Prediction import")."""
+
+    image = models.ForeignKey(
+        "annotation.Image", on_delete=models.CASCADE, related_name="predictions", db_index=False
+    )
     model_name = models.CharField(max_length=100)
     model_version = models.CharField(max_length=100, blank=True)
     labels = models.JSONField(help_text="Top-k taxonomy indices, best first")
-    probs = models.JSONField(help_text="Softmax probabilities matching `labels`")
+    probs = models.JSONField(help_text="Softmax probabilities matching `labels` (empty when imported without)")
+    origin = models.CharField(max_length=8, choices=PredictionOrigin.choices, db_default=PredictionOrigin.RAN_HERE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -45,7 +45,8 @@ def test_it_imports_released_answers_without_images_then_aggregates_and_exports_
     assert exported == {
         "image": "x", "original_label": 235, "num_annotators": 5, "num_objects": 2, "main_label": 235,
         "main_votes": {"225": 1, "235": 3, "750": 1}, "objects": [[225, 235], [255, 750]], "main_object": 0,
-        "original_object": 0, "original_object_main_share": 0.8,
+        "original_object": 0, "original_object_main_share": 0.8, "num_objects_tied": False,
+        "main_label_tied": False,
     }
 
 

@@ -160,7 +160,10 @@ MATRIX: dict[str, tuple[Build, dict]] = {
     ),
     "analytics:label1000": (_get(lambda w: f"/dashboard/{w.dataset.name}/label1000/"), STAFF_PAGE),
     "analytics:label1000-tag": (_tag, _expect(LOGIN, 403, 403, 302, LOGIN)),
+    "analytics:models": (_get(lambda w: f"/dashboard/{w.dataset.name}/models/"), STAFF_PAGE),
     "analytics:export": (_get(lambda w: f"/api/v1/datasets/{w.dataset.name}/export/sf.jsonl"), API_READ),
+    "analytics:model-report": (_get(lambda w: f"/api/v1/datasets/{w.dataset.name}/models/"), API_READ),
+    "analytics:model-report-export": (_get(lambda w: f"/api/v1/datasets/{w.dataset.name}/models.csv"), API_READ),
     "analytics:api-root": (_get(lambda w: "/api/v1/"), API_STAFF_ONLY),
     # The schema and its docs describe the API (public source code), never data.
     "analytics:schema": (_get(lambda w: "/api/schema/"), _expect(200, 200, 200, 200, 401)),
@@ -318,4 +321,6 @@ def test_a_scoped_token_reads_nothing_of_another_dataset(world):
         ids = {_api_row_key(row) for row in rows}
         assert rows and pk not in ids, name
     assert client.get("/api/v1/datasets/second/export/sf.jsonl").status_code == 404
+    assert client.get("/api/v1/datasets/second/models/").status_code == 404
+    assert client.get("/api/v1/datasets/second/models.csv").status_code == 404
     assert client.get("/api/v1/images/", {"dataset": "second"}).json()["results"] == []

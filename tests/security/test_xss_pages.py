@@ -69,6 +69,7 @@ def test_it_escapes_the_dashboard_and_its_drill_down(world):
         "dataset dashboard": f"/dashboard/{name}/",
         "image drill-down": f"/dashboard/{name}/image/{world.image.pk}/",
         "label1000 report": f"/dashboard/{name}/label1000/",
+        "models page": f"/dashboard/{name}/models/",
     }
     for where, url in pages.items():
         assert_inert(_html(staff.get(url)), where, shown=where != "dashboard index")

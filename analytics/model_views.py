@@ -1,0 +1,32 @@
+"""Staff page "Models": every model with predictions on a dataset, judged against the new labels."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET
+
+from analytics import model_report
+from analytics.model_evaluation import FIGURES
+from analytics.views import staff_only
+from annotation.models import Dataset
+
+TABLE_FIGURES = list(FIGURES)
+
+
+@staff_only
+@require_GET
+def models_page(request: HttpRequest, name: str) -> HttpResponse:
+    dataset = get_object_or_404(Dataset, name=name)
+    report = model_report.build_model_report(dataset)
+    plots = [model_report.render_chart(spec) for spec in model_report.plot_specs(report)]
+    rows = [
+        {"model": m.model, "origin": report.origins.get(m.model, ""), "images": m.images,
+         "cells": [m.figures[figure] for figure in TABLE_FIGURES], "histogram": m.wrong_sf_histogram}
+        for m in report.models
+    ]
+    context = {
+        "dataset": dataset, "report": report, "rows": rows,
+        "headers": [FIGURES[figure] for figure in TABLE_FIGURES],
+        "plots": [mark_safe(svg) for svg in plots],  # noqa: S308 - rendered by vl-convert, text XML-escaped
+    }
+    return render(request, "analytics/models.html", context)
