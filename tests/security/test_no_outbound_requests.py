@@ -1,8 +1,10 @@
 """No feature fetches a user-supplied URL (no SSRF surface): no webhooks, no image URLs on import.
 
 The only outbound clients are boto3 for MTurk, whose endpoint comes from settings
-(tasks.mturk.ENDPOINTS / MTURK_ENDPOINT_URL) and never from a request, and timm's weight download
-for hub models named in the operator's model registry.
+(tasks.mturk.ENDPOINTS / MTURK_ENDPOINT_URL) and never from a request; requests for Prolific, whose base
+URL comes from settings (PROLIFIC_API_URL, or the simulator's); the simulated Prolific participants, which
+visit this site's own pages at the address their command is given; and timm's weight download for hub
+models named in the operator's model registry.
 """
 
 import ast
@@ -17,6 +19,8 @@ CLIENT_MODULES = {
 ALLOWED = {
     ("tasks/mturk.py", "boto3"), ("tasks/mturk.py", "botocore"),  # MTurk client, endpoint from settings
     ("tasks/simulator/validation.py", "botocore"),  # reads boto's bundled API model, no network
+    ("tasks/prolific.py", "requests"),  # Prolific client, base URL from settings
+    ("tasks/simulators/prolific/participants.py", "requests"),  # simulated participants on our own pages
 }
 
 
@@ -41,7 +45,7 @@ def _network_imports() -> set[tuple[str, str]]:
     return result
 
 
-def test_no_module_but_the_mturk_client_can_make_requests():
+def test_no_module_but_the_platform_clients_can_make_requests():
     assert _network_imports() - ALLOWED == set()
 
 
@@ -57,3 +61,8 @@ def test_the_scan_sees_a_planted_client(tmp_path):
     planted = tmp_path / "fetch.py"
     planted.write_text("import requests\nfrom urllib.request import urlopen\n")
     assert {"requests", "urllib.request"} <= _imports(planted)
+
+
+def test_the_prolific_base_url_comes_from_settings_only():
+    source = (ROOT / "tasks/prolific.py").read_text()
+    assert "settings.PROLIFIC_API_URL" in source

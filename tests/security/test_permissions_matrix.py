@@ -147,6 +147,13 @@ MATRIX: dict[str, tuple[Build, dict]] = {
         _get(lambda w: f"/link/{w.link_batch.pk}/start/?PROLIFIC_PID=P1"), _expect(302, 302, 302, 302, 302)
     ),
     "tasks:link-done": (_link_done, _expect(400, 400, 400, 400, 400)),
+    # Prolific's landing URL is public (participants have no account); a batch that is no open Prolific
+    # study refuses everyone alike.
+    "tasks:prolific-start": (
+        _get(lambda w: f"/prolific/{w.link_batch.pk}/start/?PROLIFIC_PID={'b' * 24}&STUDY_ID={'a' * 24}"
+                       f"&SESSION_ID={'c' * 24}"),
+        _expect(410, 410, 410, 410, 410),
+    ),
     "analytics:index": (_get(lambda w: "/dashboard/"), STAFF_PAGE),
     "analytics:job-status": (_job_status, STAFF_PAGE),
     "analytics:dataset": (_get(lambda w: f"/dashboard/{w.dataset.name}/"), STAFF_PAGE),
