@@ -11,10 +11,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Avg, Count, Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from analytics import charts, jobs, loading, report
+from analytics.chart_export import export_response
 from analytics.models import ClassifyResult, JobRun, SelectionFrequency
 from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
 from models_zoo.models import Prediction
@@ -119,8 +119,9 @@ def index(request: HttpRequest) -> HttpResponse:
 def dataset_dashboard(request: HttpRequest, name: str) -> HttpResponse:
     dataset = get_object_or_404(Dataset, name=name)
     sections = report.build_sections(loading.load_dataset_arrays(dataset))
-    for section in sections:
-        section.charts = [mark_safe(svg) for svg in section.charts]  # noqa: S308 - built by charts.py, data escaped
+    exported = export_response(request, [chart for section in sections for chart in section.charts], dataset.name)
+    if exported is not None:
+        return exported
     context = {
         "dataset": dataset,
         "progress": stage_progress(dataset),
@@ -182,14 +183,22 @@ def image_detail(request: HttpRequest, name: str, image_id: int) -> HttpResponse
     images = Image.objects.select_related("dataset", "original_label")
     image = get_object_or_404(images, pk=image_id, dataset__name=name)
     candidates = _candidate_rows(image)
-    bars = [(f"{c['label'].index} {c['label'].name}", c["sf"] or 0.0, "#1f8a4c" if c["is_original"] else "#2457c5")
-            for c in candidates]
+    sf_chart = charts.bar_chart(
+        "sf", "Selection frequency per candidate",
+        [charts.Point(c["label"].name, c["sf"] or 0.0, "original label" if c["is_original"] else "other candidate",
+                      detail=f"{c['label'].index} ({c['n'] or 'not shown yet'})") for c in candidates],
+        category_title="candidate label", value_title="selection frequency", counts=False, horizontal=True,
+        value_max=1.0, empty="No candidate label yet.",
+    )
+    exported = export_response(request, [sf_chart], f"{image.dataset.name}-{image.external_id}")
+    if exported is not None:
+        return exported
     result = ClassifyResult.objects.filter(image=image).select_related("main_label").first()
     names = dict(LabelClass.objects.values_list("index", "name"))
     context = {
         "image": image,
         "candidates": candidates,
-        "sf_chart": mark_safe(charts.hbar_list(bars, "Selection frequency per candidate")),  # noqa: S308
+        "sf_chart": sf_chart,
         "result": result,
         "votes": sorted(((names.get(int(k), k), int(k), v) for k, v in (result.main_votes if result else {}).items()),
                         key=lambda t: -t[2]),
