@@ -92,12 +92,17 @@ def run_demo(say: Callable[[str], None]) -> dict[str, str]:
 
 
 def _condense(warnings: str, say: Callable[[str], None]) -> None:
-    """Show the first few warnings of a stage and count the rest (the tiny demo triggers many)."""
+    """Show the first few warnings of a stage and count the rest (the tiny demo triggers many); the
+    indented lines that explain them are always shown."""
     lines = warnings.strip().splitlines()
+    explanation = [line for line in lines if line.startswith("  ")]
+    lines = [line for line in lines if not line.startswith("  ")]
     for line in lines[:SHOWN_WARNINGS]:
         say(f"  {line}")
     if len(lines) > SHOWN_WARNINGS:
         say(f"  ... and {len(lines) - SHOWN_WARNINGS} more warnings like these")
+    for line in explanation:
+        say(f"  {line}")
 
 
 def _crowd_stages(stage: Callable[..., None], dataset: Dataset) -> None:

@@ -8,7 +8,8 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Avg, Count, Q, Sum
+from django.db.models import Avg, Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -18,10 +19,10 @@ from analytics.chart_export import export_response
 from analytics.models import ClassifyResult, JobRun, SelectionFrequency
 from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
 from models_zoo.models import Prediction
-from tasks.builders import mturk_fee_rate
 from tasks.models import Assignment, Batch, Hit, TaskKind, Worker
+from tasks.pricing import charges_fee, fee_rate
 from tasks.privacy import public_worker_id
-from tasks.quality import COUNTED_STATUSES
+from tasks.quality import COUNTED_STATUSES, counted
 
 
 def staff_only(view: Callable) -> Callable:
@@ -50,11 +51,15 @@ def stage_progress(dataset: Dataset) -> dict:
         "selection_frequencies": SelectionFrequency.objects.filter(image__dataset=dataset).count(),
         "classify_results": ClassifyResult.objects.filter(image__dataset=dataset).count(),
     }
+    answered = Assignment.objects.filter(counted(), hit=OuterRef("pk")).values("hit").annotate(n=Count("id"))
+    hits = hits.annotate(answers=Coalesce(Subquery(answered.values("n")), 0))
+    # Local HITs are never closed by a platform: one with all its answers is done while still published.
+    done = Q(status=Hit.Status.COMPLETE) | Q(status=Hit.Status.PUBLISHED, answers__gte=F("batch__assignments_per_hit"))
     for kind in (TaskKind.CONTAINS, TaskKind.CLASSIFY):
         counts = hits.filter(batch__kind=kind).aggregate(
             total=Count("id"),
             published=Count("id", filter=~Q(status=Hit.Status.DRAFT)),
-            done=Count("id", filter=Q(status=Hit.Status.COMPLETE)),
+            done=Count("id", filter=done),
         )
         progress[kind] = counts
     return progress
@@ -66,7 +71,7 @@ def money(dataset: Dataset) -> dict[str, Decimal]:
     spent = Decimal(0)
     committed = Decimal(0)
     for batch in Batch.objects.filter(dataset=dataset):
-        rate = 1 + mturk_fee_rate(batch.assignments_per_hit)
+        rate = 1 + (fee_rate(batch.assignments_per_hit) if charges_fee(batch.provider) else 0)
         approved = Assignment.objects.filter(hit__batch=batch, status=Assignment.Status.APPROVED)
         bonus = approved.aggregate(total=Sum("bonus_paid"))["total"] or Decimal(0)
         spent += approved.count() * batch.reward * rate + bonus

@@ -19,14 +19,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 
 from annotation.models import CandidateLabel, ContainsJudgment, Dataset, Image, LabelClass
+from tasks import pricing
 from tasks.models import Batch, GoldLabel, Hit, HitItem, Provider, TaskKind
 from tasks.quality import counted
 
 BULK_SIZE = 5000
 # MTurk's commission: 20% of the reward, 40% for HITs with 10 or more assignments.
-MTURK_FEE = Decimal("0.20")
-MTURK_FEE_LARGE = Decimal("0.40")
-MTURK_LARGE_HIT_ASSIGNMENTS = 10
 # A known positive from earlier work: the original label, selected by a majority of at least this many.
 GOLD_POSITIVE_MIN_SHOWN = 3
 
@@ -69,13 +67,10 @@ class BuildResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def mturk_fee_rate(assignments: int) -> Decimal:
-    return MTURK_FEE_LARGE if assignments >= MTURK_LARGE_HIT_ASSIGNMENTS else MTURK_FEE
-
-
-def batch_cost(n_hits: int, assignments: int, reward: Decimal) -> Decimal:
-    """Total cost in dollars of `n_hits` HITs: rewards plus MTurk's fee, rounded to the cent."""
-    total = Decimal(n_hits * assignments) * Decimal(reward) * (1 + mturk_fee_rate(assignments))
+def batch_cost(n_hits: int, assignments: int, reward: Decimal, provider: str) -> Decimal:
+    """Total cost in dollars of `n_hits` HITs: rewards plus the platform's fee (MTurk only), to the cent."""
+    rate = pricing.fee_rate(assignments) if pricing.charges_fee(provider) else Decimal(0)
+    total = Decimal(n_hits * assignments) * Decimal(reward) * (1 + rate)
     return total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
@@ -304,7 +299,8 @@ def _shuffled(rng: random.Random, labels: list[int]) -> list[int]:
 def existing_result(batch: Batch) -> BuildResult:
     n_hits = batch.hits.count()
     n_items = HitItem.objects.filter(hit__batch=batch).count()
-    return BuildResult(batch, False, n_hits, n_items, batch_cost(n_hits, batch.assignments_per_hit, batch.reward))
+    cost = batch_cost(n_hits, batch.assignments_per_hit, batch.reward, batch.provider)
+    return BuildResult(batch, False, n_hits, n_items, cost)
 
 
 def create_batch(
@@ -330,5 +326,5 @@ def create_batch(
         if existing is None:
             raise
         return existing_result(existing)
-    cost = batch_cost(len(hits), options.assignments, Decimal(options.reward))
+    cost = batch_cost(len(hits), options.assignments, Decimal(options.reward), options.provider)
     return BuildResult(batch, True, len(hits), len(items), cost)

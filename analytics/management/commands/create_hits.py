@@ -17,6 +17,7 @@ from tasks.builders import (
     build_contains_batch,
 )
 from tasks.models import Provider, TaskKind
+from tasks.pricing import charges_fee
 
 
 def _decimal(value: str) -> Decimal:
@@ -24,6 +25,18 @@ def _decimal(value: str) -> Decimal:
         return Decimal(value)
     except InvalidOperation as exc:
         raise CommandError(f"{value!r} is not an amount in dollars, e.g. 0.10") from exc
+
+
+CATEGORIES_HELP = (
+    "  easy: only the original label is confident (SF >= sf-ratio x SF(original), judged by >= min-workers);\n"
+    "  mis: no worker selected the original label; fu: several confident labels, so the image goes to CLASSIFY;\n"
+    "  amb: the original label was judged by fewer than min-workers workers (publish more CONTAINS first)."
+)
+GOLD_WARNINGS_HELP = (
+    "  Gold controls are tiles whose answer is known: other images of the class (must be selected) and of a\n"
+    "  similar or distant class (must not be); workers who miss them are flagged. A class with too few such\n"
+    "  images gets fewer gold tiles per grid and its workers are checked less: import more images, or lower --gold."
+)
 
 
 class Command(BaseCommand):
@@ -60,12 +73,18 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         for warning in result.warnings:
             self.stderr.write(f"warning: {warning}")
+        if result.warnings and opts["task"] == TaskKind.CONTAINS:
+            self.stderr.write(GOLD_WARNINGS_HELP)
         verb = "created" if result.created else "already exists (same inputs), nothing created:"
+        provider = result.batch.provider
+        fee = "plus MTurk's fee" if charges_fee(provider) else f"no platform fee on {provider}"
         self.stdout.write(
             f"batch {result.batch.pk} {verb} {result.n_hits} HITs, {result.n_items} items, "
             f"{result.batch.assignments_per_hit} assignments each; total cost ${result.cost} "
-            f"(reward ${result.batch.reward} per assignment plus MTurk fee)"
+            f"(reward ${result.batch.reward} per assignment, {fee})"
         )
+        self.stdout.write(f"Next: python manage.py publish_hits --batch {result.batch.pk}  "
+                          f"(publishes on {result.batch.provider}; --dry-run shows the cost first)")
 
     def _build(self, dataset: Dataset, opts: dict) -> BuildResult:
         common = {
@@ -81,5 +100,5 @@ class Command(BaseCommand):
             per_hit=opts["per_hit"], sf_ratio=opts["sf_ratio"], min_workers=opts["min_workers"], **common
         )
         summary = categorise_images(dataset, options.sf_ratio, options.min_workers)
-        self.stdout.write(f"categories: {summary.counts_text()}")
+        self.stdout.write(f"categories: {summary.counts_text()}\n{CATEGORIES_HELP}")
         return build_classify_batch(dataset, options, summary.follow_up)
