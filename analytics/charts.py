@@ -58,7 +58,7 @@ def _records(points: Sequence[Point]) -> list[dict]:
 def _value_axis(title: str, counts: bool) -> alt.Axis:
     if counts:
         return alt.Axis(title=title, format=COUNT_FORMAT, tickMinStep=1)
-    return alt.Axis(title=title, format=SHARE_FORMAT)
+    return alt.Axis(title=title, format=SHARE_FORMAT, tickCount=5)
 
 
 def _tooltip(category_title: str, counts: bool, with_series: bool) -> list[alt.Tooltip]:
