@@ -135,3 +135,29 @@ def next_local_hit(user: AbstractBaseUser) -> Hit | None:
         .order_by("batch_id", "id")
         .first()
     )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a local annotator stands in a batch: HIT `position` of `total` (answered + still open to them)."""
+
+    position: int
+    total: int
+
+
+def local_progress(assignment: Assignment) -> Progress:
+    """The annotator's place in the HIT's batch: answered HITs plus this one, out of those plus the ones
+    still open to them (published, not answered by them, with a free place)."""
+    hit = assignment.hit
+    mine = Assignment.objects.filter(worker_id=assignment.worker_id, hit__batch_id=hit.batch_id)
+    answered = mine.exclude(status=Assignment.Status.ACCEPTED).values("hit_id")
+    open_to_them = (
+        Hit.objects.filter(batch_id=hit.batch_id, status=Hit.Status.PUBLISHED)
+        .exclude(pk__in=answered).exclude(pk=hit.pk)
+        .annotate(taken=Count("assignments", filter=Q(assignments__status__in=OPEN_STATUSES)))
+        .filter(taken__lt=F("batch__assignments_per_hit"))
+        .count()
+    )
+    done = answered.count()
+    current = 1 if assignment.status == Assignment.Status.ACCEPTED else 0
+    return Progress(done + current, done + current + open_to_them)
