@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 
-from tasks.models import Assignment, Hit, Provider, Worker
+from tasks.models import Assignment, Hit, HitItem, Provider, Worker
 
 PREVIEW_ASSIGNMENT_ID = "ASSIGNMENT_ID_NOT_AVAILABLE"
 MTURK_HOSTS = ("https://www.mturk.com", "https://workersandbox.mturk.com")
@@ -161,3 +161,22 @@ def local_progress(assignment: Assignment) -> Progress:
     done = answered.count()
     current = 1 if assignment.status == Assignment.Status.ACCEPTED else 0
     return Progress(done + current, done + current + open_to_them)
+
+
+PREFETCHED_TILES = 20  # about the first screenful of a CONTAINS grid at 1280 px
+
+
+def upcoming_thumbnails(assignment: Assignment) -> list[str]:
+    """Thumbnail paths of the first tiles of the local annotator's likely next HIT (the next open one in the
+    same order as next_local_hit, this one aside), for the browser to fetch while they work on this one."""
+    following = (
+        Hit.objects.filter(batch__provider=Provider.LOCAL, status=Hit.Status.PUBLISHED)
+        .exclude(pk=assignment.hit_id).exclude(assignments__worker_id=assignment.worker_id)
+        .annotate(taken=Count("assignments", filter=Q(assignments__status__in=OPEN_STATUSES)))
+        .filter(taken__lt=F("batch__assignments_per_hit"))
+        .order_by("batch_id", "id").values_list("pk", flat=True).first()
+    )
+    if following is None:
+        return []
+    items = HitItem.objects.filter(hit_id=following).exclude(image__thumbnail="").order_by("position")
+    return list(items.values_list("image__thumbnail", flat=True)[:PREFETCHED_TILES])

@@ -1,14 +1,15 @@
 """Next-HIT benchmark: a local annotator in Chromium submits a CONTAINS HIT; how long until the next HIT
-page is ready (its `load` event: the page, its scripts and all 48 thumbnails)?
+page is ready (its `load` event: the page, its scripts and its visible thumbnails; the tiles load lazily)?
 
 Runs the demo server as `make demo` does (`manage.py runserver`, SQLite, DEBUG) on a fresh database under
 a temporary RELABEL_VAR_DIR, with one local batch of --hits CONTAINS HITs of 48 images (256 px thumbnails,
-as import_images makes them). The browser is Debian's Chromium driven by Playwright; each measured step is
-click "Submit" → POST the answers → /annotate/ → 302 → the next /hit/N/ page loaded. Prints the median and
-percentiles in milliseconds, and the server's share (submit + redirect + page HTML, from the browser's
-resource timings).
+as import_images makes them). The browser is Debian's Chromium driven by Playwright. Each measured step:
+the annotator looks at the HIT for --think seconds (whatever the page does meanwhile counts, as it would for
+a person), clicks "Submit", the answers are posted, and the next /hit/N/ page loads (through /annotate/ and
+its redirect where a submission answers with /annotate/). Prints the median and percentiles in
+milliseconds, and the next page's navigation time (redirects and HTML, from the browser's timing).
 
-    .venv/bin/python bench/bench_next_hit.py [--hits 21] [--grid 48]
+    .venv/bin/python bench/bench_next_hit.py [--hits 21] [--grid 48] [--think 2]
 """
 
 import argparse
@@ -75,7 +76,7 @@ def build_world(hits: int, grid: int) -> None:
     get_user_model().objects.create_user("annotator", password=PASSWORD)
 
 
-def measure(origin: str, hits: int) -> list[tuple[float, float]]:
+def measure(origin: str, hits: int, think: float) -> list[tuple[float, float]]:
     """(total ms, server ms) for each submit → next HIT loaded."""
     from playwright.sync_api import sync_playwright
 
@@ -92,6 +93,7 @@ def measure(origin: str, hits: int) -> list[tuple[float, float]]:
         for _ in range(hits - 1):
             current = page.url
             page.locator("#grid .tile").nth(3).click()
+            page.wait_for_timeout(think * 1000)
             start = time.perf_counter()
             page.locator("#submit").click()
             page.wait_for_url(lambda url, before=current: url != before and "/hit/" in url, wait_until="load")
@@ -108,6 +110,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hits", type=int, default=21, help="HITs in the batch (one fewer measurements)")
     parser.add_argument("--grid", type=int, default=48)
+    parser.add_argument("--think", type=float, default=2.0,
+                        help="seconds the annotator looks at each HIT before submitting (0: submit at once)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-next-hit-") as var:
         env = {**os.environ, "RELABEL_VAR_DIR": var, "DJANGO_SETTINGS_MODULE": "relabel.settings",
@@ -126,7 +130,7 @@ def main() -> int:
                     break
                 except OSError:
                     time.sleep(0.1)
-            results = measure(origin, args.hits)
+            results = measure(origin, args.hits, args.think)
         finally:
             server.terminate()
             server.wait(timeout=10)

@@ -89,7 +89,25 @@
     button.disabled = !config.mturkSubmitUrl;
     button.addEventListener("click", function () { handOver({next: null}); });
   }
+  /* The next HIT's first tiles, fetched once this page has loaded and gone quiet (cached for the next page). */
+  function prefetchNext() {
+    var data = document.getElementById("hit-prefetch");
+    if (!data) { return; }
+    var urls = JSON.parse(data.textContent);
+    var later = window.requestIdleCallback || function (fn) { return window.setTimeout(fn, 500); };
+    later(function () {
+      urls.forEach(function (url) {
+        var link = document.createElement("link");
+        link.rel = "prefetch";
+        link.as = "image";
+        link.href = url;
+        document.head.appendChild(link);
+      });
+    });
+  }
+
   showFlash();
   foldInstructions();
+  if (document.readyState === "complete") { prefetchNext(); } else { window.addEventListener("load", prefetchNext); }
   window.RelabelHit = {config: config, submit: submit, setStatus: setStatus, button: button};
 })();

@@ -47,4 +47,19 @@ def test_it_keeps_the_count_once_the_current_hit_is_submitted():
 def test_it_shows_no_progress_on_a_provider_visit(client):
     hit = contains_hit(LabelClassFactory(), images(2))
     response = client.get(f"/hit/{hit.pk}/", {"assignmentId": "A1", "workerId": "W1", "hitId": "H"})
-    assert response.context["progress"] is None and "hit-progress" not in response.content.decode()
+    assert response.context.get("progress") is None and "hit-progress" not in response.content.decode()
+
+
+def test_it_lets_the_browser_prefetch_the_next_hits_first_tiles(client):
+    from django.core.files.base import ContentFile
+
+    hits = _batch_of(3, assignments_per_hit=1)
+    for item in hits[1].items.all():
+        item.image.thumbnail.save("t.jpg", ContentFile(b"\xff\xd8\xff"), save=True)
+    user = UserFactory(username="pre")
+    client.force_login(user)
+    html = client.get(f"/hit/{hits[0].pk}/").content.decode()
+    expected = hits[1].items.get().image.thumbnail.url
+    assert f'<script id="hit-prefetch" type="application/json">["{expected}"]</script>' in html
+    judged(hits[1], set())  # someone else filled the next HIT: nothing to prefetch from it
+    assert 'id="hit-prefetch"' not in client.get(f"/hit/{hits[0].pk}/").content.decode()
