@@ -2,7 +2,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics.services import aggregate_dataset
+from analytics.models import ImageCategory
+from analytics.services import CATEGORIES_HELP, aggregate_dataset
 from annotation.models import Dataset
 
 
@@ -28,3 +29,9 @@ class Command(BaseCommand):
             f"{summary.categories.counts_text()}; {summary.classify_results} CLASSIFY results "
             f"({time.perf_counter() - started:.2f}s)"
         )
+        self.stdout.write(CATEGORIES_HELP)
+        if summary.categories.counts[ImageCategory.Category.FOLLOW_UP] and not summary.classify_results:
+            self.stdout.write(f"Next: python manage.py create_hits --dataset {dataset.name} --task classify")
+        else:
+            self.stdout.write(f"Next: the dashboard at /dashboard/{dataset.name}/, or python manage.py export "
+                              f"--dataset {dataset.name} --what labels --format json")

@@ -5,7 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics.services import categorise_images
+from analytics.services import CATEGORIES_HELP, categorise_images
 from annotation.models import Dataset
 from tasks import builders_label1000
 from tasks.builders import (
@@ -27,11 +27,6 @@ def _decimal(value: str) -> Decimal:
         raise CommandError(f"{value!r} is not an amount in dollars, e.g. 0.10") from exc
 
 
-CATEGORIES_HELP = (
-    "  easy: only the original label is confident (SF >= sf-ratio x SF(original), judged by >= min-workers);\n"
-    "  mis: no worker selected the original label; fu: several confident labels, so the image goes to CLASSIFY;\n"
-    "  amb: the original label was judged by fewer than min-workers workers (publish more CONTAINS first)."
-)
 GOLD_WARNINGS_HELP = (
     "  Gold controls are tiles whose answer is known: other images of the class (must be selected) and of a\n"
     "  similar or distant class (must not be); workers who miss them are flagged. A class with too few such\n"
