@@ -8,6 +8,7 @@ rules, and only ever talk to the app's own origin (no CDN).
 import pytest
 
 from analytics import report
+from analytics.models import JobRun
 from annotation.models import Image
 from tests.analytics.demo_data import build_demo_like
 from tests.e2e.browser.helpers import (
@@ -31,6 +32,8 @@ def researcher_page(request, app, open_page):
     for index, image in enumerate(Image.objects.filter(dataset=dataset).order_by("pk")):
         attach_files(image, index)
     UserFactory(username="researcher", is_staff=True)
+    JobRun.objects.create(dataset=dataset, kind=JobRun.Kind.CANDIDATES, status=JobRun.Status.FAILED,
+                          message="load_taxonomy:" + "x" * 240)  # one long word: it must wrap inside its card
     page = open_page(viewport=request.param, bypass_csp=True)
     page.width = request.param["width"]
     page.goto(f"{app}/accounts/login/")
@@ -71,6 +74,10 @@ def test_it_shows_the_dashboard_and_an_image_drill_down(researcher_page, app):
     assert all(width > 50 and height > 50 and shapes > 2 for width, height, shapes in sizes), sizes
     assert all(width <= page.width for width, _, _ in sizes), "a chart is wider than the page"
     assert page.evaluate("document.documentElement.scrollWidth") <= page.width, "the page scrolls sideways"
+    card = page.locator(".card", has=page.locator(".jobs"))
+    assert card.evaluate("c => c.scrollWidth <= c.clientWidth"), "job text spills out of its card"
+    assert card.locator(".job-message").evaluate(
+        "m => m.getBoundingClientRect().right <= m.closest('.card').getBoundingClientRect().right")
     assert accessibility_violations(page) == []
     page.locator("#images img").last.scroll_into_view_if_needed()
     wait_for_images(page)
