@@ -33,6 +33,11 @@ PINNED = [
         "6d5035fdd429b4bc6f91f3754426c3f516f3dbd8e08b105cfc2496bed4ebd254"),
     Pin("vega-embed", "7.1.0", "package/build/vega-embed.min.js", "static/vendor/vega-embed.min.js",
         "c36254270219eee58fb9b1d954decad954fb07bfc9ab780c5d4401bd445cd50c"),
+    # The source maps the two files above name: collectstatic's manifest storage refuses a missing one.
+    Pin("vega-lite", "6.4.1", "package/build/vega-lite.min.js.map", "static/vendor/vega-lite.min.js.map",
+        "72c8fcd86cf551f32ac2962c2a9e59ca22bba3f2ada1047ea51f744a1c6a5a59"),
+    Pin("vega-embed", "7.1.0", "package/build/vega-embed.min.js.map", "static/vendor/vega-embed.min.js.map",
+        "4aa4b4eda57fd777867d37b48fa81dd338375d505ba5438792bf724bcae873b1"),
     # Tests only (accessibility checks in tests/e2e/browser), never served by the app.
     Pin("axe-core", "4.11.0", "package/axe.min.js", "tests/e2e/browser/vendor/axe.min.js",
         "e9e5863c33a874f09bc01acd9234b7e3c871479f5eef8802fa582544465e6d01"),
