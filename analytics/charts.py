@@ -4,6 +4,15 @@ Pages draw them with vega-embed (served from static/vendor/, see scripts/vendor_
 `analytics/chart.html` include; `analytics.chart_export` renders the same spec as SVG, PNG or PDF.
 A chart is data, never markup: the spec reaches the page through json_script and vega-embed draws
 text as text, so nothing here needs escaping.
+
+A page with charts (see analytics.views.image_detail):
+    chart = charts.bar_chart("sf", "Title", [charts.Point("tabby", 0.4, detail="281")], category_title=...,
+                             value_title=..., counts=False)          # or heatmap(); any Altair chart's
+                                                                     # to_dict() fits Chart(key, title, spec)
+    if (exported := export_response(request, [chart], stem)) is not None:
+        return exported                                              # ?chart=sf&format=svg|png|pdf
+    template: {% include "analytics/chart.html" with chart=chart %}, and once in {% block scripts %}:
+              {% include "analytics/chart_scripts.html" %}
 """
 
 from collections.abc import Sequence
