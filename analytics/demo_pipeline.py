@@ -24,7 +24,7 @@ DEMO_DATASET = "demo"
 LOCAL_BATCH = "demo-annotator"
 # Small batches for one person: few HITs of each kind, one answer each.
 LOCAL_TASKS: dict[str, dict[str, object]] = {
-    TaskKind.CONTAINS: {"grid": 24, "gold": 2},
+    TaskKind.CONTAINS: {"grid": 24, "gold": 2, "max_hits": 5},
     TaskKind.CLASSIFY: {"per_hit": 5},
     TaskKind.LABEL1000: {"per_hit": 3, "limit": 6},
 }

@@ -43,6 +43,7 @@ class ContainsOptions:
     seed: int = 0
     negatives: str = "similar"
     name: str = ""
+    max_hits: int = 0  # 0: every grid; else the first grids only (a small trial batch)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,10 @@ def batch_key(dataset: Dataset, kind: str, options: dict, content: Iterable) -> 
 
 
 def options_dict(options: ContainsOptions | ClassifyOptions) -> dict:
-    return {key: str(value) if isinstance(value, Decimal) else value for key, value in asdict(options).items()}
+    """The options as stored on the batch and hashed into its key. `max_hits` came later: left out at 0, so a
+    batch built before it keeps its key and the same command still finds it."""
+    return {key: str(value) if isinstance(value, Decimal) else value for key, value in asdict(options).items()
+            if not (key == "max_hits" and value == 0)}
 
 
 # --- CONTAINS -------------------------------------------------------------------------------------
@@ -240,6 +244,8 @@ def build_contains_batch(dataset: Dataset, options: ContainsOptions) -> BuildRes
         raise BuildError(f"--grid {options.grid} leaves no room for candidates next to --gold {options.gold}")
     if options.negatives not in ("similar", "distant"):
         raise BuildError("--negatives must be 'similar' or 'distant'")
+    if options.max_hits < 0:
+        raise BuildError("--max-hits cannot be negative")
     pairs = _candidate_pairs(dataset)
     if not pairs:
         raise BuildError(f"dataset {dataset.name!r} has no candidate labels: run propose_candidates first")
@@ -249,6 +255,8 @@ def build_contains_batch(dataset: Dataset, options: ContainsOptions) -> BuildRes
     if existing:
         return existing_result(existing)
     plan = plan_contains(dataset, options, pairs)
+    if options.max_hits:
+        plan.grids = plan.grids[:options.max_hits]
     grids = [(label_id, [(image, role, []) for image, role in tiles]) for label_id, tiles in plan.grids]
     result = create_batch(dataset, TaskKind.CONTAINS, options, key, grids)
     result.warnings = plan.warnings

@@ -49,6 +49,8 @@ class Command(BaseCommand):
         parser.add_argument("--grid", type=int, default=48, help="CONTAINS: tiles per grid, gold included")
         parser.add_argument("--gold", type=int, default=4,
                             help="CONTAINS: gold tiles per grid, half known positives, half known negatives")
+        parser.add_argument("--max-hits", type=int, default=0,
+                            help="CONTAINS: build only the first N grids, e.g. a small trial batch (0: all)")
         parser.add_argument("--negatives", default="similar", choices=["similar", "distant"],
                             help="CONTAINS: known negatives from the most similar class or a distant superclass")
         parser.add_argument("--sf-ratio", type=float, default=0.5,
@@ -89,7 +91,8 @@ class Command(BaseCommand):
         if opts["task"] == TaskKind.LABEL1000:
             return builders_label1000.build_label1000_batch(dataset, builders_label1000.options_from(opts, common))
         if opts["task"] == TaskKind.CONTAINS:
-            options = ContainsOptions(grid=opts["grid"], gold=opts["gold"], negatives=opts["negatives"], **common)
+            options = ContainsOptions(grid=opts["grid"], gold=opts["gold"], negatives=opts["negatives"],
+                                      max_hits=opts["max_hits"], **common)
             return build_contains_batch(dataset, options)
         options = ClassifyOptions(
             per_hit=opts["per_hit"], sf_ratio=opts["sf_ratio"], min_workers=opts["min_workers"], **common
