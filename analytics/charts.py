@@ -23,6 +23,7 @@ import altair as alt
 PALETTE = ["#2457c5", "#e07b39", "#1f8a4c", "#8e44ad", "#b3261e", "#16a0a8", "#7f8c8d", "#c29d0b"]
 BAR_STEP = 22  # pixels per category (per group of series) on horizontal bar charts
 PLOT_HEIGHT = 240
+CELL = 24  # pixels per heat-map cell
 COUNT_FORMAT = "d"
 SHARE_FORMAT = ".2f"
 
@@ -144,7 +145,7 @@ def heatmap(
     col_title: str = "",
     empty: str = "No data yet.",
 ) -> Chart:
-    """A matrix of counts as shaded cells, each with its number (zeros included, on a pale cell)."""
+    """A matrix of counts as shaded cells of a fixed size, each with its number (zeros included, on a pale cell)."""
     records = [{"row": r, "col": c, "n": int(matrix[i][j])} for i, r in enumerate(rows) for j, c in enumerate(cols)]
     if not records or not any(rec["n"] for rec in records):
         return Chart(key, title, None, empty)
@@ -163,5 +164,6 @@ def heatmap(
         alt.Text("n:Q", format=COUNT_FORMAT),
         color=alt.condition(f"datum.n > {peak / 2}", alt.value("#ffffff"), alt.value("#1d2330")),
     )
-    chart = alt.layer(cells, numbers).properties(title=title, width="container", height={"step": 24})
+    # Cells keep a readable size on any screen: a wide matrix scrolls inside its box (.vega-chart) on a phone.
+    chart = alt.layer(cells, numbers).properties(title=title, width={"step": CELL}, height={"step": CELL})
     return Chart(key, title, chart.to_dict(), empty)

@@ -49,7 +49,7 @@ def test_it_sizes_charts_to_the_page():
     chart = charts.bar_chart("n", "t", [Point("a", 1)], category_title="c", value_title="v", counts=True)
     assert chart.spec["width"] == "container"
     heat = charts.heatmap("h", "Matrix", [[1, 0], [0, 2]], ["a", "b"], ["a", "b"])
-    assert heat.spec["width"] == "container"
+    assert heat.spec["width"] == {"step": charts.CELL} == heat.spec["height"]  # readable cells; scrolls if wide
 
 
 def test_it_groups_series_side_by_side_with_whiskers():
