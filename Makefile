@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint bench services services-stop install-demo install-test
+.PHONY: demo test lint bench services services-stop install-demo install-test vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,8 @@ services-stop:
 
 bench: install-test
 	$(BIN)/python bench/run_all.py
+
+# Re-fetch the committed JavaScript libraries (vega, vega-lite, vega-embed; axe-core for tests) from npm at
+# the versions and sha256 pinned in scripts/vendor_js.py. Only needed to change a version.
+vendor: $(BIN)/python
+	$(BIN)/python scripts/vendor_js.py

@@ -1,4 +1,5 @@
-"""The `make demo` pipeline: bundled photos → candidates → CONTAINS → SF → CLASSIFY → results.
+"""The `make demo` pipeline: bundled photos → candidates → CONTAINS → SF → CLASSIFY → results, then a
+small local batch of each kind (CONTAINS, CLASSIFY, 1000-way) left for the demo annotator at /annotate/.
 
 Each stage is skipped when its output already exists, so the demo can be re-run at any time.
 Stages whose command is not installed (e.g. torch missing for candidates) are reported and skipped.
@@ -12,14 +13,22 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import call_command, get_commands
+from django.core.management import CommandError, call_command, get_commands
 from PIL import Image as PILImage
 from PIL import ImageOps
 
 from annotation.models import CandidateLabel, Dataset, Image
-from tasks.models import Batch, TaskKind
+from tasks.models import Batch, Provider, TaskKind
 
 DEMO_DATASET = "demo"
+LOCAL_BATCH = "demo-annotator"
+# Small batches for one person: few HITs of each kind, one answer each.
+LOCAL_TASKS: dict[str, dict[str, object]] = {
+    TaskKind.CONTAINS: {"grid": 24, "gold": 2, "max_hits": 5},
+    TaskKind.CLASSIFY: {"per_hit": 5},
+    TaskKind.LABEL1000: {"per_hit": 3, "limit": 6},
+}
+KIND_NAMES = {TaskKind.CONTAINS: "CONTAINS", TaskKind.CLASSIFY: "CLASSIFY", TaskKind.LABEL1000: "1000-way"}
 SHOWN_WARNINGS = 3
 BUNDLED_IMAGES = Path(settings.BASE_DIR) / "demo" / "images"
 VARIANTS: dict[str, Callable[[PILImage.Image], PILImage.Image]] = {
@@ -88,16 +97,43 @@ def run_demo(say: Callable[[str], None]) -> dict[str, str]:
           CandidateLabel.objects.filter(image__in=images, is_original=False).exists(),
           dataset=DEMO_DATASET, sync=True)
     _crowd_stages(stage, dataset)
+    publish_local_batches(dataset, say)
     return {"admin": ensure_user("admin", staff=True), "annotator": ensure_user("annotator", staff=False)}
 
 
+def publish_local_batches(dataset: Dataset, say: Callable[[str], None]) -> dict[str, int]:
+    """Build and publish a small local batch of each kind for the demo annotator (each once); returns the
+    open HITs per kind. A kind the dataset cannot feed yet (e.g. no CLASSIFY follow-up image) is reported."""
+    open_hits = {}
+    for kind, options in LOCAL_TASKS.items():
+        batches = Batch.objects.filter(dataset=dataset, kind=kind, name=LOCAL_BATCH, provider=Provider.LOCAL)
+        try:
+            if not batches.exists():
+                call_command("create_hits", dataset=dataset.name, task=kind, provider=Provider.LOCAL, assignments=1,
+                             reward="0", name=LOCAL_BATCH, stdout=io.StringIO(), stderr=io.StringIO(), **options)
+            batch = batches.get()
+            if batch.status == Batch.Status.DRAFT:
+                call_command("publish_hits", batch=batch.pk, stdout=io.StringIO())
+        except CommandError as exc:
+            say(f"· A local {KIND_NAMES[kind]} batch for the demo annotator: skipped ({exc})")
+            continue
+        open_hits[kind] = batch.hits.count()
+        say(f"· A local {KIND_NAMES[kind]} batch for the demo annotator: batch {batch.pk}, {open_hits[kind]} HITs")
+    return open_hits
+
+
 def _condense(warnings: str, say: Callable[[str], None]) -> None:
-    """Show the first few warnings of a stage and count the rest (the tiny demo triggers many)."""
+    """Show the first few warnings of a stage and count the rest (the tiny demo triggers many); the
+    indented lines that explain them are always shown."""
     lines = warnings.strip().splitlines()
+    explanation = [line for line in lines if line.startswith("  ")]
+    lines = [line for line in lines if not line.startswith("  ")]
     for line in lines[:SHOWN_WARNINGS]:
         say(f"  {line}")
     if len(lines) > SHOWN_WARNINGS:
         say(f"  ... and {len(lines) - SHOWN_WARNINGS} more warnings like these")
+    for line in explanation:
+        say(f"  {line}")
 
 
 def _crowd_stages(stage: Callable[..., None], dataset: Dataset) -> None:

@@ -3,10 +3,10 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from analytics import charts
+from analytics.chart_export import export_response
 from analytics.human_vs_model import HUMAN, Breakdown, Comparison, ErrorRef, compare, error_breakdown, top5_errors
 from analytics.label1000_study import Study, TagError, load_study, set_error_types
 from analytics.stats import Estimate
@@ -16,26 +16,26 @@ from annotation.models import Dataset, ErrorType, Image, LabelClass
 MAX_LISTED_ERRORS = 300
 
 
-def _bar(estimate: Estimate) -> charts.Bar:
-    return charts.Bar(estimate.value, estimate.low, estimate.high)
+def _point(model: str, series: str, estimate: Estimate) -> charts.Point:
+    return charts.Point(model, estimate.value, series, estimate.low, estimate.high)
 
 
-def _rate_chart(comparisons: list[Comparison], k: int) -> str:
-    sides = [c.top1 if k == 1 else c.top5 for c in comparisons]
-    return charts.bar_chart(
-        [c.model for c in comparisons],
-        {"Humans (same images)": [_bar(s.human) for s in sides], "Model": [_bar(s.model) for s in sides]},
-        f"Top-{k} error, 95% Wilson intervals", y_label="error",
-    )
+def _rate_chart(comparisons: list[Comparison], k: int) -> charts.Chart:
+    sides = [(c.model, c.top1 if k == 1 else c.top5) for c in comparisons]
+    points = [p for model, s in sides for p in (_point(model, "Humans (same images)", s.human),
+                                                _point(model, "Model", s.model))]
+    return charts.bar_chart(f"top{k}", f"Top-{k} error, 95% Wilson intervals", points, category_title="model",
+                            value_title="error", counts=False, empty="No evaluated answers with predictions yet.")
 
 
-def _breakdown_chart(breakdown: Breakdown) -> str:
+def _breakdown_chart(breakdown: Breakdown) -> charts.Chart:
     labels = dict(ErrorType.choices)
-    return charts.bar_chart(
-        [labels[t] for t in breakdown.types],
-        {source: [charts.Bar(breakdown.share(t, source)) for t in breakdown.types] for source in breakdown.sources},
-        "Share of reviewed top-5 errors by type", y_max=1.0, width=820, height=300,
-    )
+    points = [charts.Point(labels[t], breakdown.share(t, source), "Humans" if source == HUMAN else source)
+              for t in breakdown.types for source in breakdown.sources
+              if breakdown.share(t, source) == breakdown.share(t, source)]  # NaN: no reviewed error
+    return charts.bar_chart("error-types", "Share of reviewed top-5 errors by type", points,
+                            category_title="error type", value_title="share of reviewed errors", counts=False,
+                            horizontal=True, value_max=1.0, empty="No reviewed error yet.")
 
 
 def _error_rows(errors: list[ErrorRef], study: Study) -> list[dict]:
@@ -66,13 +66,17 @@ def report(request: HttpRequest, name: str) -> HttpResponse:
         {"label": label, "cells": [(breakdown.counts[value][s], breakdown.share(value, s)) for s in breakdown.sources]}
         for value, label in ErrorType.choices
     ]
+    rate_charts = [_rate_chart(comparisons, 1), _rate_chart(comparisons, 5)]
+    breakdown_chart = _breakdown_chart(breakdown)
+    exported = export_response(request, [*rate_charts, breakdown_chart], f"{dataset.name}-label1000")
+    if exported is not None:
+        return exported
     context = {
         "dataset": dataset, "comparisons": comparisons, "n_responses": len(study.human),
-        "charts": [mark_safe(_rate_chart(comparisons, 1)), mark_safe(_rate_chart(comparisons, 5))]  # noqa: S308
-        if comparisons else [],
+        "charts": rate_charts if comparisons else [],
         "breakdown": breakdown, "type_rows": type_rows,
         "totals": [(breakdown.n_errors[s], breakdown.n_reviewed[s]) for s in breakdown.sources],
-        "breakdown_chart": mark_safe(_breakdown_chart(breakdown)) if breakdown.sources else "",  # noqa: S308
+        "breakdown_chart": breakdown_chart if breakdown.sources else None,
         "errors": _error_rows(errors, study), "n_errors": len(errors), "max_listed": MAX_LISTED_ERRORS,
         "error_types": ErrorType.choices, "human": HUMAN,
     }

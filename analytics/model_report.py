@@ -2,17 +2,17 @@
 as JSON for the REST API and the command, and as the paper's plots (each figure against ImageNet
 top-1, one point per model with whiskers) in Vega-Lite, built with Altair.
 
-`render_chart` is the one place that turns a spec into markup: an SVG rendered server-side with
-vl-convert, until the dashboard embeds Vega-Lite specs itself.
+The plots are analytics.charts.Chart objects: the page draws them with the dashboard's vega-embed and
+serves them for papers through `?chart=KEY&format=svg|png|pdf` (analytics.chart_export).
 """
 
 from dataclasses import dataclass
 
 import altair as alt
 import numpy as np
-import vl_convert
 
 from analytics import loading
+from analytics.charts import Chart
 from analytics.model_evaluation import FIGURES, ModelEvaluation, evaluate_models
 from analytics.models import ClassifyResult
 from analytics.stats import DEFAULT_RESAMPLES
@@ -99,14 +99,13 @@ def figure_spec(report: ModelReport, name: str) -> alt.LayerChart:
         base.mark_rule(opacity=0.6).encode(x=x, y=alt.Y("y_low:Q"), y2="y_high:Q", color=colour),
         base.mark_rule(opacity=0.6).encode(y=y, x=alt.X("x_low:Q"), x2="x_high:Q", color=colour),
         base.mark_point(filled=True, size=40).encode(x=x, y=y, color=colour, tooltip=["model:N", "x:Q", "y:Q"]),
-    ).properties(width=230, height=190, title=FIGURES[name])
+    ).properties(width="container", height=190, title=FIGURES[name])
 
 
-def plot_specs(report: ModelReport) -> list[dict]:
-    """The Vega-Lite spec of each plot that has at least one model to show."""
-    return [figure_spec(report, name).to_dict() for name in PLOTTED if _points(report, name)]
-
-
-def render_chart(spec: dict) -> str:
-    """Markup for a Vega-Lite spec: an SVG rendered here (vl-convert); text in it is XML-escaped."""
-    return vl_convert.vegalite_to_svg(spec)
+def plot_charts(report: ModelReport) -> list[Chart]:
+    """Each plotted figure against ImageNet top-1, as a chart of the page (drawn empty when no model has it)."""
+    return [
+        Chart(f"model-{name}", FIGURES[name], figure_spec(report, name).to_dict() if _points(report, name) else None,
+              empty="No model has this figure yet.")
+        for name in PLOTTED
+    ]

@@ -2,10 +2,10 @@
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from analytics import model_report
+from analytics.chart_export import export_response
 from analytics.model_evaluation import FIGURES
 from analytics.views import staff_only
 from annotation.models import Dataset
@@ -18,7 +18,9 @@ TABLE_FIGURES = list(FIGURES)
 def models_page(request: HttpRequest, name: str) -> HttpResponse:
     dataset = get_object_or_404(Dataset, name=name)
     report = model_report.build_model_report(dataset)
-    plots = [model_report.render_chart(spec) for spec in model_report.plot_specs(report)]
+    charts = model_report.plot_charts(report)
+    if (download := export_response(request, charts, f"{dataset.name}-models")) is not None:
+        return download
     rows = [
         {"model": m.model, "origin": report.origins.get(m.model, ""), "images": m.images,
          "cells": [m.figures[figure] for figure in TABLE_FIGURES], "histogram": m.wrong_sf_histogram}
@@ -27,6 +29,6 @@ def models_page(request: HttpRequest, name: str) -> HttpResponse:
     context = {
         "dataset": dataset, "report": report, "rows": rows,
         "headers": [FIGURES[figure] for figure in TABLE_FIGURES],
-        "plots": [mark_safe(svg) for svg in plots],  # noqa: S308 - rendered by vl-convert, text XML-escaped
+        "charts": charts,
     }
     return render(request, "analytics/models.html", context)

@@ -9,21 +9,22 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from analytics import charts, jobs, loading, report
+from analytics.chart_export import export_response
 from analytics.models import ClassifyResult, JobRun, SelectionFrequency
 from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
 from models_zoo.models import Prediction
-from tasks.builders import mturk_fee_rate
 from tasks.models import Assignment, Batch, Hit, TaskKind, Worker
+from tasks.pricing import charges_fee, fee_rate
 from tasks.privacy import public_worker_id
-from tasks.quality import COUNTED_STATUSES
+from tasks.quality import COUNTED_STATUSES, counted
 from tasks.services import spent_cost
 from tasks.tasks import top_up_task
 from tasks.top_up import ADAPTIVE_KINDS, Savings, savings
@@ -59,11 +60,15 @@ def stage_progress(dataset: Dataset) -> dict:
         ).count(),
     }
     progress["assignments"] = submitted_by_confirmation(dataset)
+    answered = Assignment.objects.filter(counted(), hit=OuterRef("pk")).values("hit").annotate(n=Count("id"))
+    hits = hits.annotate(answers=Coalesce(Subquery(answered.values("n")), 0))
+    # Local HITs are never closed by a platform: one with all its answers is done while still published.
+    done = Q(status=Hit.Status.COMPLETE) | Q(status=Hit.Status.PUBLISHED, answers__gte=F("batch__assignments_per_hit"))
     for kind in (TaskKind.CONTAINS, TaskKind.CLASSIFY):
         counts = hits.filter(batch__kind=kind).aggregate(
             total=Count("id"),
             published=Count("id", filter=~Q(status=Hit.Status.DRAFT)),
-            done=Count("id", filter=Q(status=Hit.Status.COMPLETE)),
+            done=Count("id", filter=done),
         )
         progress[kind] = counts
     return progress
@@ -88,7 +93,7 @@ def money(dataset: Dataset) -> dict:
     for batch in Batch.objects.filter(dataset=dataset):
         spent += spent_cost(batch).total
         open_hits = batch.hits.filter(status=Hit.Status.PUBLISHED).count()
-        rate = 1 + mturk_fee_rate(batch.assignments_per_hit)
+        rate = 1 + (fee_rate(batch.assignments_per_hit) if charges_fee(batch.provider) else 0)
         committed += open_hits * batch.assignments_per_hit * batch.reward * rate
     unanswered = Assignment.objects.filter(
         hit__batch__dataset=dataset, answer_missing=True, status=Assignment.Status.SUBMITTED
@@ -151,8 +156,9 @@ def index(request: HttpRequest) -> HttpResponse:
 def dataset_dashboard(request: HttpRequest, name: str) -> HttpResponse:
     dataset = get_object_or_404(Dataset, name=name)
     sections = report.build_sections(loading.load_dataset_arrays(dataset))
-    for section in sections:
-        section.charts = [mark_safe(svg) for svg in section.charts]  # noqa: S308 - built by charts.py, data escaped
+    exported = export_response(request, [chart for section in sections for chart in section.charts], dataset.name)
+    if exported is not None:
+        return exported
     context = {
         "dataset": dataset,
         "progress": stage_progress(dataset),
@@ -215,14 +221,22 @@ def image_detail(request: HttpRequest, name: str, image_id: int) -> HttpResponse
     images = Image.objects.select_related("dataset", "original_label")
     image = get_object_or_404(images, pk=image_id, dataset__name=name)
     candidates = _candidate_rows(image)
-    bars = [(f"{c['label'].index} {c['label'].name}", c["sf"] or 0.0, "#1f8a4c" if c["is_original"] else "#2457c5")
-            for c in candidates]
+    sf_chart = charts.bar_chart(
+        "sf", "Selection frequency per candidate",
+        [charts.Point(c["label"].name, c["sf"] or 0.0, "original label" if c["is_original"] else "other candidate",
+                      detail=f"{c['label'].index} ({c['n'] or 'not shown yet'})") for c in candidates],
+        category_title="candidate label", value_title="selection frequency", counts=False, horizontal=True,
+        value_max=1.0, empty="No candidate label yet.",
+    )
+    exported = export_response(request, [sf_chart], f"{image.dataset.name}-{image.external_id}")
+    if exported is not None:
+        return exported
     result = ClassifyResult.objects.filter(image=image).select_related("main_label").first()
     names = dict(LabelClass.objects.values_list("index", "name"))
     context = {
         "image": image,
         "candidates": candidates,
-        "sf_chart": mark_safe(charts.hbar_list(bars, "Selection frequency per candidate")),  # noqa: S308
+        "sf_chart": sf_chart,
         "result": result,
         "votes": sorted(((names.get(int(k), k), int(k), v) for k, v in (result.main_votes if result else {}).items()),
                         key=lambda t: -t[2]),

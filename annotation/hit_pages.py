@@ -19,7 +19,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from tasks.exposure import first_new_to, repeats_an_item
-from tasks.models import Assignment, Hit, Provider, Worker
+from tasks.models import Assignment, Hit, HitItem, Provider, Worker
 from tasks.mturk import WORKER_SITES
 from tasks.prolific_flow import PROLIFIC_TARGETS
 from tasks.starts import HOLDING_STATUSES, Starter, StartRefused, check_start
@@ -197,3 +197,48 @@ def next_local_hit(user: AbstractBaseUser) -> Hit | None:
         .filter(taken__lt=F("batch__assignments_per_hit"))
         .order_by("batch_id", "id"),
     )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a local annotator stands in a batch: HIT `position` of `total` (answered + still open to them)."""
+
+    position: int
+    total: int
+
+
+def local_progress(assignment: Assignment) -> Progress:
+    """The annotator's place in the HIT's batch: answered HITs plus this one, out of those plus the ones
+    still open to them (published, not answered by them, with a free place)."""
+    hit = assignment.hit
+    mine = Assignment.objects.filter(worker_id=assignment.worker_id, hit__batch_id=hit.batch_id)
+    answered = mine.exclude(status=Assignment.Status.ACCEPTED).values("hit_id")
+    open_to_them = (
+        Hit.objects.filter(batch_id=hit.batch_id, status=Hit.Status.PUBLISHED)
+        .exclude(pk__in=answered).exclude(pk=hit.pk)
+        .annotate(taken=Count("assignments", filter=Q(assignments__status__in=HOLDING_STATUSES)))
+        .filter(taken__lt=F("batch__assignments_per_hit"))
+        .count()
+    )
+    done = answered.count()
+    current = 1 if assignment.status == Assignment.Status.ACCEPTED else 0
+    return Progress(done + current, done + current + open_to_them)
+
+
+PREFETCHED_TILES = 20  # about the first screenful of a CONTAINS grid at 1280 px
+
+
+def upcoming_thumbnails(assignment: Assignment) -> list[str]:
+    """Thumbnail paths of the first tiles of the local annotator's likely next HIT (the next open one in the
+    same order as next_local_hit, this one aside), for the browser to fetch while they work on this one."""
+    following = (
+        Hit.objects.filter(batch__provider=Provider.LOCAL, status=Hit.Status.PUBLISHED)
+        .exclude(pk=assignment.hit_id).exclude(assignments__worker_id=assignment.worker_id)
+        .annotate(taken=Count("assignments", filter=Q(assignments__status__in=HOLDING_STATUSES)))
+        .filter(taken__lt=F("batch__assignments_per_hit"))
+        .order_by("batch_id", "id").values_list("pk", flat=True).first()
+    )
+    if following is None:
+        return []
+    items = HitItem.objects.filter(hit_id=following).exclude(image__thumbnail="").order_by("position")
+    return list(items.values_list("image__thumbnail", flat=True)[:PREFETCHED_TILES])

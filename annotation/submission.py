@@ -9,8 +9,10 @@ import json
 from collections.abc import Mapping
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from annotation.hit_pages import next_local_hit
 from annotation.label1000 import AnswerError
 from annotation.label1000 import store_answers as store_label1000
 from annotation.models import ClassifyResponse, ContainsJudgment, Label1000Response, LabelClass
@@ -102,14 +104,22 @@ def _check_deadline(assignment: Assignment) -> None:
 
 
 def result_body(assignment: Assignment, stored: int | None = None) -> dict:
-    """The answer to a successful submission; the same for every replay.
+    """The answer to a successful submission; the same for every replay but `next`.
 
-    `stored` is the number of rows the submission just wrote; None counts them (replays).
+    `stored` is the number of rows the submission just wrote; None counts them (replays). `next` sends a
+    local annotator straight to their next HIT as it is now (one redirect fewer than /annotate/, which
+    also says when nothing is left).
     """
     local = assignment.hit.batch.provider == Provider.LOCAL
     return {"status": "submitted", "assignment": assignment.pk,
             "stored": _stored_rows(assignment) if stored is None else stored,
-            "next": LOCAL_NEXT_URL if local else next_url(assignment)}
+            "next": _next_local_url(assignment) if local else next_url(assignment)}
+
+
+def _next_local_url(assignment: Assignment) -> str:
+    user = assignment.worker.user
+    following = next_local_hit(user) if user is not None else None
+    return reverse("annotation:hit", args=[following.pk]) if following is not None else LOCAL_NEXT_URL
 
 
 def _stored_rows(assignment: Assignment) -> int:

@@ -15,7 +15,14 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation.hit_pages import VisitError, allowed_worker_origins, next_local_hit, resolve_visit
+from annotation.hit_pages import (
+    VisitError,
+    allowed_worker_origins,
+    local_progress,
+    next_local_hit,
+    resolve_visit,
+    upcoming_thumbnails,
+)
 from annotation.label1000_views import TEMPLATE as LABEL1000_TEMPLATE
 from annotation.label1000_views import label1000_context
 from annotation.models import LabelClass
@@ -67,6 +74,9 @@ def hit_page(request: HttpRequest, hit_id: int) -> HttpResponse:
         "submitted": bool(assignment and assignment.status != assignment.Status.ACCEPTED),
     }
     context = {"hit": hit, "batch": hit.batch, "config": config, "preview": visit.preview}
+    if assignment and hit.batch.provider == "local":
+        context["progress"] = local_progress(assignment)
+        context["prefetch"] = [default_storage.url(path) for path in upcoming_thumbnails(assignment)]
     if hit.batch.kind == TaskKind.CLASSIFY:
         context["classify_items"] = _classify_items(_tiles(hit))
         template = "annotation/hit_classify.html"

@@ -115,6 +115,9 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Browsers keep static files for a minute instead of revalidating every one of them on each HIT page (the
+# demo server runs with DEBUG, where whitenoise's default is 0); production's hashed names stay cached a year.
+WHITENOISE_MAX_AGE = env_int("WHITENOISE_MAX_AGE", 60)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -1,5 +1,7 @@
+from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from annotation.models import Dataset
 
@@ -8,3 +10,12 @@ def home(request: HttpRequest) -> HttpResponse:
     """Landing page: what Relabel is and where to go next."""
     datasets = Dataset.objects.order_by("name")
     return render(request, "home.html", {"datasets": datasets})
+
+
+class RoleLoginView(LoginView):
+    """Django's login; without a `next`, staff land on the dashboard and annotators on their next HIT."""
+
+    def get_default_redirect_url(self) -> str:
+        if self.request.user.is_staff:
+            return reverse("analytics:index")
+        return reverse("annotation:annotate")

@@ -19,14 +19,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 
 from annotation.models import CandidateLabel, ContainsJudgment, Dataset, Image, LabelClass
+from tasks import pricing
 from tasks.models import Batch, GoldLabel, Hit, HitItem, Provider, TaskKind
 from tasks.quality import counted
 
 BULK_SIZE = 5000
 # MTurk's commission: 20% of the reward, 40% for HITs with 10 or more assignments.
-MTURK_FEE = Decimal("0.20")
-MTURK_FEE_LARGE = Decimal("0.40")
-MTURK_LARGE_HIT_ASSIGNMENTS = 10
 # A known positive from earlier work: the original label, selected by a majority of at least this many.
 GOLD_POSITIVE_MIN_SHOWN = 3
 
@@ -46,6 +44,7 @@ class ContainsOptions:
     negatives: str = "similar"
     name: str = ""
     adaptive: dict | None = None  # tasks.adaptive settings (and, for a top-up, its round), None: fixed
+    max_hits: int = 0  # 0: every grid; else the first grids only (a small trial batch)
 
 
 @dataclass(frozen=True)
@@ -71,13 +70,10 @@ class BuildResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def mturk_fee_rate(assignments: int) -> Decimal:
-    return MTURK_FEE_LARGE if assignments >= MTURK_LARGE_HIT_ASSIGNMENTS else MTURK_FEE
-
-
-def batch_cost(n_hits: int, assignments: int, reward: Decimal) -> Decimal:
-    """Total cost in dollars of `n_hits` HITs: rewards plus MTurk's fee, rounded to the cent."""
-    total = Decimal(n_hits * assignments) * Decimal(reward) * (1 + mturk_fee_rate(assignments))
+def batch_cost(n_hits: int, assignments: int, reward: Decimal, provider: str) -> Decimal:
+    """Total cost in dollars of `n_hits` HITs: rewards plus the platform's fee (MTurk only), to the cent."""
+    rate = pricing.fee_rate(assignments) if pricing.charges_fee(provider) else Decimal(0)
+    total = Decimal(n_hits * assignments) * Decimal(reward) * (1 + rate)
     return total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
@@ -99,10 +95,13 @@ def batch_key(dataset: Dataset, kind: str, options: dict, content: Iterable) -> 
 
 
 def options_dict(options: ContainsOptions | ClassifyOptions) -> dict:
-    """The options as stored in Batch.options and keyed; `adaptive` only when set (fixed batches keep their keys)."""
+    """The options as stored in Batch.options and hashed into the batch key. Options that came later are left
+    out at their neutral value (`adaptive` unset, `max_hits` 0), so a batch built before them keeps its key and
+    the same command still finds it."""
     return {
         key: str(value) if isinstance(value, Decimal) else value
-        for key, value in asdict(options).items() if not (key == "adaptive" and value is None)
+        for key, value in asdict(options).items()
+        if not (key == "adaptive" and value is None) and not (key == "max_hits" and value == 0)
     }
 
 
@@ -259,6 +258,8 @@ def _validate_contains(options: ContainsOptions) -> None:
         raise BuildError(f"--grid {options.grid} leaves no room for candidates next to --gold {options.gold}")
     if options.negatives not in ("similar", "distant"):
         raise BuildError("--negatives must be 'similar' or 'distant'")
+    if options.max_hits < 0:
+        raise BuildError("--max-hits cannot be negative")
 
 
 def build_contains_pairs(dataset: Dataset, options: ContainsOptions, pairs: dict[int, list[int]]) -> BuildResult:
@@ -270,6 +271,8 @@ def build_contains_pairs(dataset: Dataset, options: ContainsOptions, pairs: dict
     if existing:
         return existing_result(existing)
     plan = plan_contains(dataset, options, pairs)
+    if options.max_hits:
+        plan.grids = plan.grids[:options.max_hits]
     grids = [(label_id, [(image, role, []) for image, role in tiles]) for label_id, tiles in plan.grids]
     result = create_batch(dataset, TaskKind.CONTAINS, options, key, grids)
     result.warnings = plan.warnings
@@ -320,7 +323,8 @@ def _shuffled(rng: random.Random, labels: list[int]) -> list[int]:
 def existing_result(batch: Batch) -> BuildResult:
     n_hits = batch.hits.count()
     n_items = HitItem.objects.filter(hit__batch=batch).count()
-    return BuildResult(batch, False, n_hits, n_items, batch_cost(n_hits, batch.assignments_per_hit, batch.reward))
+    cost = batch_cost(n_hits, batch.assignments_per_hit, batch.reward, batch.provider)
+    return BuildResult(batch, False, n_hits, n_items, cost)
 
 
 def create_batch(
@@ -346,5 +350,5 @@ def create_batch(
         if existing is None:
             raise
         return existing_result(existing)
-    cost = batch_cost(len(hits), options.assignments, Decimal(options.reward))
+    cost = batch_cost(len(hits), options.assignments, Decimal(options.reward), options.provider)
     return BuildResult(batch, True, len(hits), len(items), cost)

@@ -1,4 +1,8 @@
-"""MTurk's pricing, as pure functions (the simulator charges with the same rules)."""
+"""MTurk's pricing, as pure functions (the simulator charges with the same rules).
+
+Only MTurk (sandbox, production, and the offline simulator that mirrors it) takes a fee; local annotators,
+link studies (paid outside Relabel), imported and simulated work cost no platform fee here.
+"""
 
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -8,6 +12,12 @@ LARGE_HIT_FEE = Decimal("0.40")
 MASTERS_FEE = Decimal("0.05")  # on top of the commission, for HITs that require the Masters qualification
 LARGE_HIT_ASSIGNMENTS = 10
 SAFE_ROUND_SIZE = LARGE_HIT_ASSIGNMENTS - 1
+FEE_CHARGING_PROVIDERS = frozenset({"sandbox", "production", "simulator"})
+
+
+def charges_fee(provider: str) -> bool:
+    """Whether the platform a batch is published on takes MTurk's commission."""
+    return provider in FEE_CHARGING_PROVIDERS
 
 
 def fee_rate(max_assignments: int, masters: bool = False) -> Decimal:

@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 
 from tasks.models import Assignment, Batch, Bonus, Hit, Provider
 from tasks.mturk import MTurkError
-from tasks.pricing import SAFE_ROUND_SIZE, fee, fee_rate
+from tasks.pricing import SAFE_ROUND_SIZE, charges_fee, fee, fee_rate
 from tasks.providers import MTURK_TARGETS, CrowdProvider, ProviderError, SyncReport, get_provider
 from tasks.providers.base import bonus_token
 from tasks.providers.mturk import round_sizes
@@ -83,18 +83,21 @@ def rounds_of(batch: Batch) -> int | None:
     return int(value) if value else None
 
 
-def estimate_cost(batch: Batch, split_rounds_of: int | None = None) -> CostEstimate:
-    """What publishing the batch's unpublished HITs costs at most (every assignment approved)."""
+def estimate_cost(batch: Batch, split_rounds_of: int | None = None, provider: str | None = None) -> CostEstimate:
+    """What publishing the batch's unpublished HITs on `provider` (default: the batch's own) costs at most
+    (every assignment approved); fees only where the platform charges them."""
     batch = Batch.objects.get(pk=batch.pk)
+    charged = charges_fee(provider or batch.provider)
     hits = batch.hits.filter(status__in=[Hit.Status.DRAFT, Hit.Status.PUBLISHING]).count()
     sizes = round_sizes(batch.assignments_per_hit, split_rounds_of or rounds_of(batch))
     rewards = fees = Decimal("0.00")
     for size in sizes:
         rewards += batch.reward * size * hits
-        fees += fee(batch.reward, size) * size * hits
+        fees += (fee(batch.reward, size) if charged else Decimal("0.00")) * size * hits
     return CostEstimate(
         hits=hits, provider_hits=hits * len(sizes), assignments=hits * sum(sizes), rewards=rewards,
-        fees=fees, total=rewards + fees, large_hits=hits * sum(1 for size in sizes if size >= 10),
+        fees=fees, total=rewards + fees,
+        large_hits=hits * sum(1 for size in sizes if size >= 10) if charged else 0,
     )
 
 
@@ -223,8 +226,10 @@ def _prolific_spent(batch: Batch) -> SpentCost:
     return SpentCost(approved=approved, rewards=rewards, bonuses=bonuses, fees=fees)
 
 
-def fee_note(estimate: CostEstimate) -> str:
-    """The line that explains MTurk's fee for this estimate, and how to lower it."""
+def fee_note(estimate: CostEstimate, provider: str) -> str:
+    """The line that explains the platform's fee for this estimate, and how to lower it."""
+    if not charges_fee(provider):
+        return "No platform fee: Relabel pays nothing to a platform for this target."
     if not estimate.could_split:
         return f"MTurk fee: {fee_rate(1) * 100:.0f}% (HITs with 9 or fewer assignments)."
     return (

@@ -5,11 +5,12 @@
   var items = Array.prototype.slice.call(document.querySelectorAll(".classify-item"));
 
   function sync(item) {
-    item.querySelectorAll("tbody tr").forEach(function (row) {
+    item.querySelectorAll(".label-row").forEach(function (row) {
       var valid = row.querySelector(".valid");
       var main = row.querySelector(".main");
       main.disabled = !valid.checked || hit.config.preview || hit.config.submitted;
       if (!valid.checked) { main.checked = false; }
+      row.classList.toggle("ticked", valid.checked);
     });
   }
 

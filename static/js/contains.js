@@ -1,4 +1,5 @@
-/* CONTAINS grid: toggle tiles by click or keyboard, enlarge on hover or long press, submit the selection. */
+/* CONTAINS grid: toggle tiles by click or keyboard, enlarge beside the tile on hover or long press, submit the
+   selection (an empty one only after an in-page confirmation). */
 "use strict";
 (function () {
   var hit = window.RelabelHit;
@@ -22,10 +23,27 @@
     counter.textContent = String(selected().length);
   }
 
+  var GAP = 8;
+
+  /* Beside the tile: to its right if it fits, else to its left, else over the tile's column (phones). */
+  function place(tile) {
+    var box = tile.getBoundingClientRect();
+    var width = zoom.offsetWidth;
+    var height = zoom.offsetHeight;
+    var left = box.right + GAP;
+    if (left + width > window.innerWidth - GAP) { left = box.left - GAP - width; }
+    if (left < GAP) { left = Math.max(GAP, (window.innerWidth - width) / 2); }
+    var top = Math.min(Math.max(GAP, box.top), window.innerHeight - height - GAP);
+    zoom.style.left = left + "px";
+    zoom.style.top = Math.max(GAP, top) + "px";
+  }
+
   function showFull(tile) {
     var img = tile.querySelector("img");
     zoomImg.src = img.dataset.full;
     zoom.hidden = false;
+    place(tile);
+    zoomImg.onload = function () { if (!zoom.hidden) { place(tile); } };
   }
 
   function hideFull() { zoom.hidden = true; }
@@ -53,11 +71,22 @@
     });
   });
 
+  var confirmEmpty = document.getElementById("confirm-empty");
+  document.getElementById("confirm-empty-back").addEventListener("click", function () {
+    confirmEmpty.close();
+    if (tiles[0]) { tiles[0].focus(); }
+  });
+  document.getElementById("confirm-empty-submit").addEventListener("click", function () {
+    confirmEmpty.close();
+    hit.submit({selected: []});
+  });
+
   hit.button.addEventListener("click", function () {
     if (hit.config.submitted) { return; }
     var chosen = selected();
-    if (chosen.length === 0 &&
-        !window.confirm("You have not selected any image. Submit anyway (no image contains the object)?")) {
+    if (chosen.length === 0) {
+      confirmEmpty.showModal();
+      document.getElementById("confirm-empty-back").focus();
       return;
     }
     hit.submit({selected: chosen});

@@ -13,6 +13,9 @@
   var pruneEl = document.getElementById("l1k-prune");
   var countEl = document.getElementById("l1k-count");
   var imageEl = document.getElementById("l1k-image");
+  var dotsEl = document.getElementById("l1k-dots");
+  var pruneLabelEl = document.getElementById("l1k-prune-label");
+  var dots = [];
   var byIndex = {};
   var rows = [];
   var state = items.map(function () { return {labels: [], seconds: 0}; });
@@ -83,6 +86,35 @@
     });
   }
 
+  /* One numbered button per image, marked done once it has a label. */
+  function buildDots() {
+    items.forEach(function (item, position) {
+      var li = el("li");
+      var button = el("button", "l1k-dot", String(position + 1));
+      button.type = "button";
+      button.addEventListener("click", function () { show(position); });
+      li.appendChild(button);
+      dotsEl.appendChild(li);
+      dots.push(button);
+    });
+  }
+
+  function renderDots() {
+    dots.forEach(function (button, position) {
+      var done = state[position].labels.length > 0;
+      button.classList.toggle("done", done);
+      button.textContent = String(position + 1) + (done ? " \u2713" : "");
+      button.setAttribute("aria-label", "image " + (position + 1) + (done ? ", labelled" : ", no label yet"));
+      if (position === current) { button.setAttribute("aria-current", "true"); } else { button.removeAttribute("aria-current"); }
+    });
+  }
+
+  /* The filter says how many classes it keeps for this image (the models' top K, together, can be fewer). */
+  function renderPruneLabel() {
+    var top = items[current] ? items[current].top.length : 0;
+    pruneLabelEl.textContent = "Only the models' " + top + " likeliest classes";
+  }
+
   function filter() {
     var terms = searchEl.value.toLowerCase().split(/\s+/).filter(Boolean);
     var top = pruneEl.checked && items[current] ? new Set(items[current].top) : null;
@@ -100,7 +132,8 @@
     pickedEl.textContent = "";
     labels.forEach(function (index, position) {
       var li = el("li");
-      li.appendChild(el("span", "", byIndex[index] ? byIndex[index].n : String(index)));
+      li.appendChild(el("span", "l1k-pick-rank", String(position + 1)));
+      li.appendChild(el("span", "l1k-pick-name", byIndex[index] ? byIndex[index].n : String(index)));
       [["\u2191", -1, "move up"], ["\u2193", 1, "move down"], ["\u00d7", 0, "remove"]].forEach(function (spec) {
         var button = el("button", "", spec[0]);
         button.type = "button";
@@ -116,6 +149,7 @@
       row.classList.toggle("picked", rank !== -1);
       row.firstChild.textContent = rank === -1 ? "" : String(rank + 1);
     });
+    renderDots();
   }
 
   function move(position, step) {
@@ -165,6 +199,7 @@
     var reveal = document.getElementById("l1k-reveal");
     if (reveal) { reveal.textContent = ""; }
     renderPicked();
+    renderPruneLabel();
     filter();
     startClock();
   }
@@ -182,6 +217,7 @@
   }
 
   buildList();
+  buildDots();
   listEl.addEventListener("click", function (event) {
     var row = event.target.closest(".l1k-class");
     if (row) { toggle(Number(row.dataset.index)); }

@@ -83,8 +83,11 @@ def test_it_reads_the_same_figures_from_the_command_the_api_and_the_page(judged_
         row = re.search(rf"<tr><td>{model['model']}</td>.*?</tr>", page, re.S).group(0)
         top1 = model["figures"]["top1"]
         assert f"{top1['value']:.3f}<br><span class=\"ci\">[{top1['low']:.3f}, {top1['high']:.3f}] n=6" in row
-    # One plot per figure but top1_single: every CLASSIFY image here shows two objects.
-    assert page.count("<svg") == 9 and "Mean SF of the top-1 prediction" in page
+    # One plot per figure; top1_single is drawn empty: every CLASSIFY image here shows two objects.
+    assert page.count('class="vega-chart"') == 9 and page.count('class="chart-empty"') == 1
+    assert "Mean SF of the top-1 prediction" in page
+    svg = client.get("/dashboard/e2e/models/", {"chart": "model-sf_top1", "format": "svg"})
+    assert svg.status_code == 200 and svg["Content-Type"] == "image/svg+xml" and b"<svg" in svg.content
     csv_lines = client.get("/api/v1/datasets/e2e/models.csv").content.decode().splitlines()
     assert csv_lines[0].startswith("model,origin,images,top1,top1_low,top1_high,top1_n")
     assert csv_lines[2].startswith(f"beta,imported,6,{round(4 / 6, 4)},")

@@ -75,10 +75,11 @@ def test_it_escapes_the_dashboard_and_its_drill_down(world):
         assert_inert(_html(staff.get(url)), where, shown=where != "dashboard index")
 
 
-def test_it_escapes_class_names_inside_the_svg_charts(world):
+def test_it_passes_class_names_to_the_charts_as_escaped_json(world):
     html = _html(_as(world.staff).get(f"/dashboard/{world.dataset.name}/image/{world.image.pk}/"))
-    svg = html[html.index("<svg"):html.index("</svg>")]
-    assert "&lt;script&gt;" in svg and "<script" not in svg
+    spec = html[html.index('id="spec-sf"'):]
+    spec = spec[:spec.index("</script>")]
+    assert "\\u003Cscript\\u003E" in spec and "<script" not in spec
 
 
 def test_it_serves_analysis_csv_as_an_attachment_not_html(world):

@@ -46,7 +46,7 @@ def test_it_packs_a_labels_candidates_into_grids_with_gold_controls(dataset, cap
         assert sorted(hit.items.values_list("position", flat=True)) == list(range(hit.items.count()))
     out = capsys.readouterr().out
     assert "3 HITs" in out
-    assert "total cost $3.24" in out  # 3 HITs x 9 assignments x $0.10 x 1.2
+    assert "total cost $2.70" in out and "no platform fee on local" in out  # 3 HITs x 9 assignments x $0.10
 
 
 def test_it_does_not_duplicate_a_batch_built_from_the_same_inputs(dataset, capsys):
@@ -72,8 +72,9 @@ def test_it_shuffles_deterministically_by_seed(dataset):
 
 
 def test_it_prices_hits_with_mturks_fee():
-    assert batch_cost(10, 9, Decimal("0.10")) == Decimal("10.80")
-    assert batch_cost(10, 10, Decimal("0.10")) == Decimal("14.00")
+    assert batch_cost(10, 9, Decimal("0.10"), "sandbox") == Decimal("10.80")
+    assert batch_cost(10, 10, Decimal("0.10"), "production") == Decimal("14.00")
+    assert batch_cost(10, 10, Decimal("0.10"), "local") == Decimal("10.00")
 
 
 def test_it_orders_negative_classes_by_hierarchy():

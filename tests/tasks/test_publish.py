@@ -47,7 +47,7 @@ def test_it_splits_large_hits_into_rounds_at_the_lower_fee(sim):
 
 def test_it_refuses_plain_http_for_mturk(settings):
     settings.RELABEL_PUBLIC_BASE_URL = "http://example.org"
-    batch = make_batch()
+    batch = make_batch(provider="sandbox")
     with pytest.raises(CommandError, match="not HTTPS"):
         _publish("--batch", str(batch.pk))
 
@@ -94,7 +94,7 @@ def test_it_recovers_the_hit_id_when_the_token_was_already_used(sim):
 
 
 def test_it_estimates_cost_with_the_minimum_fee():
-    batch = make_batch(hits=1, assignments=3, reward="0.01")
+    batch = make_batch(hits=1, assignments=3, reward="0.01", provider="simulator")
     estimate = estimate_cost(batch)
     assert (str(estimate.rewards), str(estimate.fees), str(estimate.total)) == ("0.03", "0.03", "0.06")
 

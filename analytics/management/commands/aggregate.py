@@ -3,8 +3,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics.aggregation import TIE_CONVENTIONS, TIES_SMALLEST
-from analytics.models import ClassifyResult
-from analytics.services import aggregate_dataset
+from analytics.models import ClassifyResult, ImageCategory
+from analytics.services import CATEGORIES_HELP, aggregate_dataset
 from annotation.models import Dataset
 
 
@@ -36,3 +36,9 @@ class Command(BaseCommand):
             f"{tied.filter(main_label_tied=True).count()} with a tied main label; ties: {opts['ties']}) "
             f"({time.perf_counter() - started:.2f}s)"
         )
+        self.stdout.write(CATEGORIES_HELP)
+        if summary.categories.counts[ImageCategory.Category.FOLLOW_UP] and not summary.classify_results:
+            self.stdout.write(f"Next: python manage.py create_hits --dataset {dataset.name} --task classify")
+        else:
+            self.stdout.write(f"Next: the dashboard at /dashboard/{dataset.name}/, or python manage.py export "
+                              f"--dataset {dataset.name} --what labels --format json")

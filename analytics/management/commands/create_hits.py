@@ -5,7 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analytics.services import categorise_images
+from analytics.services import CATEGORIES_HELP, categorise_images
 from annotation.models import Dataset
 from tasks import builders_label1000
 from tasks.adaptive import AdaptiveError, AdaptiveSettings
@@ -18,6 +18,7 @@ from tasks.builders import (
     build_contains_batch,
 )
 from tasks.models import Provider, TaskKind
+from tasks.pricing import charges_fee
 
 DEFAULT_ASSIGNMENTS = 9
 
@@ -27,6 +28,13 @@ def _decimal(value: str) -> Decimal:
         return Decimal(value)
     except InvalidOperation as exc:
         raise CommandError(f"{value!r} is not an amount in dollars, e.g. 0.10") from exc
+
+
+GOLD_WARNINGS_HELP = (
+    "  Gold controls are tiles whose answer is known: other images of the class (must be selected) and of a\n"
+    "  similar or distant class (must not be); workers who miss them are flagged. A class with too few such\n"
+    "  images gets fewer gold tiles per grid and its workers are checked less: import more images, or lower --gold."
+)
 
 
 class Command(BaseCommand):
@@ -44,6 +52,8 @@ class Command(BaseCommand):
         parser.add_argument("--grid", type=int, default=48, help="CONTAINS: tiles per grid, gold included")
         parser.add_argument("--gold", type=int, default=4,
                             help="CONTAINS: gold tiles per grid, half known positives, half known negatives")
+        parser.add_argument("--max-hits", type=int, default=0,
+                            help="CONTAINS: build only the first N grids, e.g. a small trial batch (0: all)")
         parser.add_argument("--negatives", default="similar", choices=["similar", "distant"],
                             help="CONTAINS: known negatives from the most similar class or a distant superclass")
         parser.add_argument("--sf-ratio", type=float, default=0.5,
@@ -70,16 +80,22 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         for warning in result.warnings:
             self.stderr.write(f"warning: {warning}")
+        if result.warnings and opts["task"] == TaskKind.CONTAINS:
+            self.stderr.write(GOLD_WARNINGS_HELP)
         verb = "created" if result.created else "already exists (same inputs), nothing created:"
+        provider = result.batch.provider
+        fee = "plus MTurk's fee" if charges_fee(provider) else f"no platform fee on {provider}"
         self.stdout.write(
             f"batch {result.batch.pk} {verb} {result.n_hits} HITs, {result.n_items} items, "
             f"{result.batch.assignments_per_hit} assignments each; total cost ${result.cost} "
-            f"(reward ${result.batch.reward} per assignment plus MTurk fee)"
+            f"(reward ${result.batch.reward} per assignment, {fee})"
         )
+        self.stdout.write(f"Next: python manage.py publish_hits --batch {result.batch.pk}  "
+                          f"(publishes on {result.batch.provider}; --dry-run shows the cost first)")
         if opts["adaptive"]:
             self.stdout.write(
-                f"adaptive: next, publish_hits --batch {result.batch.pk}; once its answers are in, "
-                f"top_up --dataset {dataset.name} --task {opts['task']} builds HITs for the undecided items"
+                f"Adaptive: once its answers are in, python manage.py top_up --dataset {dataset.name} "
+                f"--task {opts['task']} builds HITs for the undecided items only"
             )
 
     def _adaptive(self, opts: dict) -> dict | None:
@@ -114,11 +130,12 @@ class Command(BaseCommand):
             return builders_label1000.build_label1000_batch(dataset, builders_label1000.options_from(opts, common))
         common["adaptive"] = adaptive
         if opts["task"] == TaskKind.CONTAINS:
-            options = ContainsOptions(grid=opts["grid"], gold=opts["gold"], negatives=opts["negatives"], **common)
+            options = ContainsOptions(grid=opts["grid"], gold=opts["gold"], negatives=opts["negatives"],
+                                      max_hits=opts["max_hits"], **common)
             return build_contains_batch(dataset, options)
         options = ClassifyOptions(
             per_hit=opts["per_hit"], sf_ratio=opts["sf_ratio"], min_workers=opts["min_workers"], **common
         )
         summary = categorise_images(dataset, options.sf_ratio, options.min_workers)
-        self.stdout.write(f"categories: {summary.counts_text()}")
+        self.stdout.write(f"categories: {summary.counts_text()}\n{CATEGORIES_HELP}")
         return build_classify_batch(dataset, options, summary.follow_up)

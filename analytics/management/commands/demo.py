@@ -18,6 +18,7 @@ class Command(BaseCommand):
         admin, annotator = logins["admin"], logins["annotator"]
         self.stdout.write(f"  Researcher (staff):  {address}/dashboard/  user admin      password {admin}")
         self.stdout.write(f"  Admin:               {address}/admin/")
-        self.stdout.write(f"  Local annotator:     {address}/annotate/   user annotator  password {annotator}")
+        self.stdout.write(f"  Local annotator:     {address}/annotate/   user annotator  password {annotator}"
+                          "  (a small CONTAINS, CLASSIFY and 1000-way batch is waiting)")
         if not options["no_serve"]:
             call_command("runserver", options["addrport"], use_reloader=False)

@@ -25,3 +25,5 @@ class Command(BaseCommand):
         except ImportError_ as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(summary.as_text())
+        self.stdout.write(f"Next: python manage.py propose_candidates --dataset {options['dataset']} "
+                          "(or import_predictions with another model's predictions)")

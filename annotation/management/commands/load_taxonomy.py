@@ -12,3 +12,4 @@ class Command(BaseCommand):
         except TaxonomyError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS(f"Loaded {count} classes."))
+        self.stdout.write("Next: python manage.py import_images --dataset NAME PATH [--labels labels.csv]")

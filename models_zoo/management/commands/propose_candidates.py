@@ -87,3 +87,4 @@ class Command(BaseCommand):
             self.stderr.write(f"chunk {chunk.pk} failed after {chunk.attempts} attempts: {chunk.error}")
         if failed:
             raise CommandError(f"{failed.count()} chunks failed; fix the cause and run the command again")
+        self.stdout.write(f"Next: python manage.py create_hits --dataset {dataset.name} --task contains")

@@ -1,4 +1,5 @@
-"""Publish a batch's HITs: MTurk sandbox (default), production, the offline simulator, local, a link, or Prolific."""
+"""Publish a batch's HITs on its own provider (default) or on --target: Prolific, a link, local annotators,
+the offline simulators, or MTurk's sandbox and production."""
 
 import json
 from decimal import Decimal
@@ -13,16 +14,24 @@ from tasks.providers.link import LinkProvider, study_info
 from tasks.providers.mturk import MTurkProvider
 from tasks.providers.prolific import PROLIFIC_TARGETS, ProlificProvider, draft_study_body, plan, set_hits_per_session
 
+TARGETS = ["sandbox", "production", "simulator", "local", "link", "prolific", "prolific-sim"]
+NEXT_STEPS = {
+    "local": "Next: annotators log in and open /annotate/ (add accounts in /admin/); then "
+             "python manage.py aggregate --dataset {dataset}",
+    "link": "Next: give the study URL and completion code to your participants (e.g. on Prolific); then "
+            "python manage.py link_reconcile --batch {batch} EXPORT.csv",
+    "mturk": "Next: python manage.py sync_assignments --batch {batch} (collects and reviews submitted work); then "
+             "python manage.py aggregate --dataset {dataset}",
+}
+
 
 class Command(BaseCommand):
     help = "Publish the HITs of a batch (sandbox first; production needs --production and a typed confirmation)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--batch", type=int, required=True, help="Batch id (see create_hits)")
-        parser.add_argument(
-            "--target", default="sandbox",
-            choices=["sandbox", "production", "simulator", "local", "link", "prolific", "prolific-sim"],
-        )
+        parser.add_argument("--target", default=None, choices=TARGETS,
+                            help="where to publish (default: the provider the batch was created for)")
         parser.add_argument("--production", action="store_true", help="Required to spend real money")
         parser.add_argument("--confirm", default=None, help="The confirmation text, for non-interactive runs")
         parser.add_argument("--rounds-of", type=int, default=None, help="Split each HIT into rounds (9: 20%% fee)")
@@ -30,9 +39,14 @@ class Command(BaseCommand):
         parser.add_argument("--hits-per-session", type=int, default=None,
                             help="Prolific: HITs one participant does in one session (default: about 10 minutes)")
 
-    def handle(self, *args, batch: int, target: str, **options) -> None:
+    def handle(self, *args, batch: int, target: str | None, **options) -> None:
+        found = self._batch(batch)
+        target = target or found.provider
+        if target not in TARGETS:
+            raise CommandError(f"batch {found.pk} holds {found.get_provider_display().lower()}, which is not "
+                               f"published: give --target ({', '.join(TARGETS)})")
         try:
-            self._publish(self._batch(batch), target, options)
+            self._publish(found, target, options)
         except (ProviderError, MTurkError) as exc:
             raise CommandError(str(exc)) from exc
 
@@ -53,8 +67,8 @@ class Command(BaseCommand):
             provider.check_base_url()
         if options["rounds_of"]:
             services.set_rounds(batch, options["rounds_of"])
-        estimate = services.estimate_cost(batch)
-        self._print_estimate(batch, estimate)
+        estimate = services.estimate_cost(batch, provider=target)
+        self._print_estimate(batch, estimate, target)
         if isinstance(provider, MTurkProvider):
             self._check_balance(provider, estimate)
         if options["dry_run"]:
@@ -69,13 +83,15 @@ class Command(BaseCommand):
         if isinstance(provider, LinkProvider):
             info = study_info(batch)
             self.stdout.write(f"Study URL: {info.url}\nCompletion code: {info.completion_code}")
+        step = NEXT_STEPS.get(target, NEXT_STEPS["mturk"])
+        self.stdout.write(step.format(dataset=batch.dataset.name, batch=batch.pk))
 
-    def _print_estimate(self, batch: Batch, estimate: services.CostEstimate) -> None:
+    def _print_estimate(self, batch: Batch, estimate: services.CostEstimate, target: str) -> None:
         self.stdout.write(
             f"Batch {batch.pk}: {estimate.hits} HITs to publish ({estimate.provider_hits} provider HITs), "
             f"{estimate.assignments} assignments at ${batch.reward} each.\n"
             f"Rewards ${estimate.rewards} + fees ${estimate.fees} = at most ${estimate.total}.\n"
-            f"{services.fee_note(estimate)}"
+            f"{services.fee_note(estimate, target)}"
         )
 
     def _check_balance(self, provider: MTurkProvider, estimate: services.CostEstimate) -> None:

@@ -77,7 +77,7 @@ def open_page(browser) -> Iterator[Callable]:
     contexts = []
 
     def _open(**context_options):
-        context = browser.new_context(viewport=VIEWPORT, **context_options)
+        context = browser.new_context(**{"viewport": VIEWPORT, **context_options})
         contexts.append(context)
         page = context.new_page()
         page.relabel_log = PageLog()

@@ -119,3 +119,22 @@ def published_contains_hit(tiles: int = 6) -> Hit:
     hit.refresh_from_db()
     assert hit.status == Hit.Status.PUBLISHED
     return hit
+
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"  # axe-core, pinned in scripts/vendor_js.py
+AXE_RULES = ["color-contrast", "label", "image-alt", "button-name", "link-name", "aria-input-field-name",
+             "select-name", "document-title", "html-has-lang"]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def accessibility_violations(page) -> list[str]:
+    """axe-core's contrast and label rules on the page as it is now (the context needs bypass_csp=True:
+    axe is injected as an inline script, which the HIT pages' CSP would refuse)."""
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate(
+        "rules => axe.run(document, {runOnly: {type: 'rule', values: rules}, resultTypes: ['violations']})",
+        AXE_RULES,
+    )
+    return [f"{v['id']}: {node['target']} {node.get('failureSummary', '')}"
+            for v in results["violations"] for node in v["nodes"]]

@@ -47,7 +47,7 @@ def test_it_stores_the_ranked_labels_of_each_image(app, open_page, settings):
     wait_for_images(page, '.l1k-class[data-index="5"] img[src]')
     assert example.locator("img").evaluate_all("all => all.map(img => img.naturalWidth)") == [320]
     page.locator('#l1k-picked button[aria-label="move up goldfish"]').click()
-    assert page.locator("#l1k-picked li > span").all_inner_texts() == ["goldfish", "great white shark"]
+    assert page.locator("#l1k-picked .l1k-pick-name").all_inner_texts() == ["goldfish", "great white shark"]
     wait_for_images(page)
     screenshot(page, "label1000-hit")
 

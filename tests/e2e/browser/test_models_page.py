@@ -53,7 +53,8 @@ def models_page(app, open_page, tmp_path):
 def test_it_shows_every_models_figures_and_the_plots(models_page, app, width):
     page = models_page(width)
     assert page.locator("#models tbody tr").count() == 8  # two that ran here, six imported
-    plots = page.locator(".model-plots svg")
+    plots = page.locator(".model-plots .vega-chart svg.marks")
+    plots.first.wait_for()
     assert plots.count() >= 8
     for box in (plots.nth(n).bounding_box() for n in range(plots.count())):
         assert box["width"] > 200 and box["height"] > 200

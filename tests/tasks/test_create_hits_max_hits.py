@@ -1,0 +1,35 @@
+"""create_hits --max-hits builds a small trial CONTAINS batch; without it, batch keys are what they were."""
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tasks.builders import ContainsOptions, options_dict
+from tasks.models import Batch, Hit
+from tests.factories import CandidateLabelFactory, DatasetFactory, ImageFactory, LabelClassFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def dataset():
+    dataset = DatasetFactory(name="pets")
+    for index in range(4):
+        label = LabelClassFactory(index=index)
+        for _ in range(2):
+            CandidateLabelFactory(image=ImageFactory(dataset=dataset, original_label=label), label=label)
+    return dataset
+
+
+def test_it_builds_only_the_first_grids(dataset, capsys):
+    call_command("create_hits", "--dataset", "pets", "--task", "contains", "--grid", "4", "--gold", "0")
+    assert Hit.objects.count() == 4
+    call_command("create_hits", "--dataset", "pets", "--task", "contains", "--grid", "4", "--gold", "0",
+                 "--max-hits", "2")
+    assert Batch.objects.count() == 2 and Batch.objects.order_by("pk").last().hits.count() == 2
+    with pytest.raises(CommandError, match="--max-hits cannot be negative"):
+        call_command("create_hits", "--dataset", "pets", "--task", "contains", "--max-hits", "-1")
+
+
+def test_it_keeps_the_keys_of_batches_built_before_the_option():
+    assert "max_hits" not in options_dict(ContainsOptions())
+    assert options_dict(ContainsOptions(max_hits=3))["max_hits"] == 3
