@@ -23,6 +23,7 @@ from django.db import connection, transaction
 
 from analytics.models import SelectionFrequency
 from annotation.models import ClassifyResponse, ContainsJudgment, Image, LabelClass
+from relabel.csv_safety import safe_cell_sql
 from tasks.models import Assignment, Worker
 
 PAGE_ROWS = 20_000  # judgments or responses per query
@@ -63,7 +64,7 @@ def _csv_value(column: Column) -> str:
     if column.nullable:
         return f"COALESCE({_csv_value(Column(column.name, x, column.kind))}, '')"
     return {
-        "text": f"""CASE WHEN {x} ~ E'[,"\\r\\n]' THEN '"' || replace({x}, '"', '""') || '"' ELSE {x} END""",
+        "text": _csv_quoted(safe_cell_sql(x)),
         "int": f"({x})::text",
         "bool": f"CASE WHEN {x} THEN 'True' ELSE 'False' END",
         "int_list": f"""CASE WHEN strpos(({x})::text, ',') > 0 THEN '"' || replace(({x})::text, ' ', '') || '"' """
@@ -71,6 +72,10 @@ def _csv_value(column: Column) -> str:
         "sf": x,
         "written": x,
     }[column.kind]
+
+
+def _csv_quoted(x: str) -> str:
+    return f"""CASE WHEN {x} ~ E'[,"\\r\\n]' THEN '"' || replace({x}, '"', '""') || '"' ELSE {x} END"""
 
 
 def value_sql(column: Column, fmt: str) -> str:

@@ -18,6 +18,7 @@ from analytics import charts, jobs, loading, report
 from analytics.models import ClassifyResult, JobRun, SelectionFrequency
 from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
 from models_zoo.models import Prediction
+from relabel.csv_safety import safe_cell
 from tasks.builders import mturk_fee_rate
 from tasks.models import Assignment, Batch, Hit, TaskKind, Worker
 from tasks.privacy import public_worker_id
@@ -144,8 +145,8 @@ def analysis_csv(request: HttpRequest, name: str, key: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{dataset.name}-{key}.csv"'
     writer = csv.writer(response, lineterminator="\n")
-    writer.writerow(section.columns)
-    writer.writerows(section.rows)
+    writer.writerow(map(safe_cell, section.columns))
+    writer.writerows(map(safe_cell, row) for row in section.rows)
     return response
 
 
