@@ -21,10 +21,12 @@ from django.utils import timezone
 
 from annotation.models import ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
 from relabel.bulk import insert_ignoring_conflicts
+from relabel.json_input import JSONInputError, load_json
 from tasks.models import Assignment, Batch, Hit, Provider, TaskKind, Worker
 
 CHUNK_LINES = 5000
 MAX_ERRORS_KEPT = 1000
+MAX_LINE_BYTES = 64 * 1024  # one answer per line: a few hundred bytes
 
 
 class ResponseImportError(Exception):
@@ -89,9 +91,9 @@ def text_field(record: dict, key: str) -> str:
 def json_record(text: str) -> dict:
     """The JSON object on one line of an import file, or LineError."""
     try:
-        record = json.loads(text)
-    except ValueError as exc:
-        raise LineError(f"not JSON ({exc.msg})") from exc
+        record = load_json(text, max_bytes=MAX_LINE_BYTES)
+    except JSONInputError as exc:
+        raise LineError(str(exc)) from exc
     if not isinstance(record, dict):
         raise LineError("not a JSON object")
     return record

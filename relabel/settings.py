@@ -5,6 +5,7 @@ Scale-out: set DATABASE_URL, CELERY_BROKER_URL, MEDIA_ROOT, ALLOWED_HOSTS, SECRE
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -249,3 +250,26 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
+
+# ---- Issue 19, h19b: bounded JSON in the API; login throttling (django-axes) ---------------------
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["relabel.api_parsers.BoundedJSONParser"]
+
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as django-axes requires
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_ENABLED = env_bool("RELABEL_LOGIN_THROTTLING", True)
+AXES_FAILURE_LIMIT = env_int("RELABEL_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("RELABEL_LOGIN_COOLOFF_MINUTES", 15))
+# Each entry locks on its own; "username+ip_address" is the pair (one address cannot lock a user out elsewhere).
+AXES_LOCKOUT_PARAMETERS = [
+    entry.split("+") if "+" in entry else entry
+    for entry in env_list("RELABEL_LOGIN_LOCKOUT_PARAMETERS", ["username+ip_address", "ip_address"])
+]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind N reverse proxies the client is the N-th address from the right of X-Forwarded-For.
+AXES_IPWARE_PROXY_COUNT = env_int("RELABEL_TRUSTED_PROXY_COUNT", 0) or None
+AXES_IPWARE_PROXY_ORDER = "right-most"
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else [
+    "REMOTE_ADDR"]
+# ---- end of issue 19, h19b ----------------------------------------------------------------------------
