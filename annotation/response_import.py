@@ -79,13 +79,24 @@ class Labels:
         raise LineError(f"unknown {what} {value!r} (a taxonomy index or wnid; run load_taxonomy?)")
 
 
-def text_field(record: dict, key: str) -> str:
+def text_field(record: dict, key: str, model: type[Model]) -> str:
+    """A line's text field, checked against the column that stores it (length, NUL, unpaired surrogates)."""
     value = record.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str) or not value.strip() or len(value) > 255:
+    if not isinstance(value, str) or not value.strip():
         raise LineError(f"'{key}' must be a non-empty string")
-    return value.strip()
+    value = value.strip()
+    limit = model._meta.get_field("external_id").max_length
+    if len(value) > limit:
+        raise LineError(f"'{key}' is {len(value)} characters long, over the limit of {limit}")
+    if "\x00" in value:
+        raise LineError(f"'{key}' contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise LineError(f"'{key}' contains an unpaired surrogate (\\u{ord(value[exc.start]):04x})") from exc
+    return value
 
 
 def json_record(text: str) -> dict:
@@ -103,7 +114,7 @@ def parse_line(number: int, text: str, task: str, labels: Labels) -> Line:
     """One checked line of an import file, or LineError saying what is wrong."""
     record = json_record(text)
     original = record.get("original_label")
-    line = Line(number, text_field(record, "image"), text_field(record, "worker"),
+    line = Line(number, text_field(record, "image", Image), text_field(record, "worker", Worker),
                  None if original is None else labels.index(original, "original_label"))
     if task == TaskKind.CONTAINS:
         line.label = labels.index(record.get("label"), "label")
