@@ -272,4 +272,8 @@ AXES_IPWARE_PROXY_COUNT = env_int("RELABEL_TRUSTED_PROXY_COUNT", 0) or None
 AXES_IPWARE_PROXY_ORDER = "right-most"
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else [
     "REMOTE_ADDR"]
+
+# Images: also refuse those whose full decode would hold more than this many bytes (pixels * bands *
+# bytes per band); checking, transposing and thumbnailing hold a few copies of it at once.
+RELABEL_MAX_IMAGE_DECODED_BYTES = env_int("RELABEL_MAX_IMAGE_DECODED_BYTES", 128 * 1024 * 1024)
 # ---- end of issue 19, h19b ----------------------------------------------------------------------------
