@@ -82,6 +82,7 @@ class LiveSite:
             BEHIND_TLS_PROXY="1", SESSION_COOKIE_SECURE="0", CSRF_COOKIE_SECURE="0",
         )
         manage(self.env, "migrate", "-v0")
+        manage(self.env, "collectstatic", "--noinput", "-v0")  # DEBUG off: pages need the static manifest
         self.process = start_gunicorn(self.env, self.port, self.tmp / "gunicorn.log", workers=2)
 
     def stop(self) -> None:
