@@ -276,4 +276,10 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if A
 # Images: also refuse those whose full decode would hold more than this many bytes (pixels * bands *
 # bytes per band); checking, transposing and thumbnailing hold a few copies of it at once.
 RELABEL_MAX_IMAGE_DECODED_BYTES = env_int("RELABEL_MAX_IMAGE_DECODED_BYTES", 128 * 1024 * 1024)
+
+# Candidates jobs do not wait in a worker: this beat task follows their chunks and finishes them.
+CELERY_BEAT_SCHEDULE["watch-jobs"] = {
+    "task": "analytics.tasks.watch_jobs",
+    "schedule": float(env_int("RELABEL_JOB_WATCH_SECONDS", 10)),
+}
 # ---- end of issue 19, h19b ----------------------------------------------------------------------------
