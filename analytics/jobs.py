@@ -27,7 +27,7 @@ from annotation.models import Dataset
 from models_zoo import services as proposals
 from models_zoo.models import ChunkStatus, InferenceChunk
 
-POLL_SECONDS = 2.0
+REQUEUED_MARK = "requeued by watch_jobs"  # claimed_by of an abandoned chunk queued again
 HEARTBEAT_SECONDS = 30.0
 STALE_AFTER = timedelta(seconds=4 * HEARTBEAT_SECONDS)
 logger = logging.getLogger(__name__)
@@ -177,8 +177,13 @@ def _watch(job: JobRun) -> bool:
 
     now = timezone.now()
     chunks = InferenceChunk.objects.filter(pk__in=job.chunk_ids)
-    for chunk_id in chunks.filter(status=ChunkStatus.RUNNING, lease_until__lt=now).values_list("pk", flat=True):
-        propose_chunk.delay(chunk_id)  # its worker died: the claim lets exactly one new worker in
+    # A chunk whose lease expired lost its worker: queue it once more (marked, so that the next passes do
+    # not queue it again while it waits in the queue); the claim lets exactly one new worker in.
+    abandoned = InferenceChunk.objects.filter(status=ChunkStatus.RUNNING, lease_until__lt=now).exclude(
+        claimed_by=REQUEUED_MARK)
+    for chunk_id in abandoned.filter(pk__in=job.chunk_ids).values_list("pk", flat=True):
+        if abandoned.filter(pk=chunk_id).update(claimed_by=REQUEUED_MARK):
+            propose_chunk.delay(chunk_id)
     if InferenceChunk.objects.filter(dataset=job.dataset, status__in=proposals.OPEN_STATUSES).exists():
         finished = chunks.filter(status__in=[ChunkStatus.DONE, ChunkStatus.FAILED]).values_list("image_ids", flat=True)
         done, total = sum(map(len, finished)), max(sum(map(len, chunks.values_list("image_ids", flat=True))), 1)
