@@ -3,16 +3,16 @@
 PostgreSQL writes every JSONL/CSV line itself, and one query returns a whole keyset page of lines
 as a single text value (string_agg over the page's ORDER BY ... LIMIT subquery, which feeds the
 aggregate in order), so Python handles one value per page instead of one object per row. Values
-shared by many rows (an image's written id, a worker's written name) are computed once: in a LATERAL
-subquery that PostgreSQL memoises, in the page of images, in the page's table of workers. The whole
-export reads one REPEATABLE READ snapshot, with JIT off (it would compile every page's query again) and a
+shared by many rows (an image's written id, a worker's written name) are computed once, in a LATERAL
+subquery that PostgreSQL memoises or in the page of images. The whole export reads one REPEATABLE READ
+snapshot, with JIT off (it would compile every page's query again) and a
 work_mem large enough for the planner to memoise image lookups.
 
 The bytes are those of the pure-Python path in analytics/exports.py (tests compare the two):
 strings are escaped by to_json (the same escapes as json.encoder.encode_basestring), CSV fields are
 quoted (and formula-neutralised) by the same rule, `sf` is the same half-up rounding to 4 decimals, and
-worker pseudonyms are tasks.privacy.public_worker_id's own, computed in Python and sent as a list of
-(worker id, pseudonym) pairs: no key and nothing derived from one is ever in a query.
+worker pseudonyms are tasks.privacy.public_worker_id's own, computed in Python and loaded into a
+temporary table of (worker id, pseudonym): no key and nothing derived from one is ever in a query.
 """
 
 from collections.abc import Iterator
@@ -28,6 +28,7 @@ from tasks.privacy import public_worker_id
 
 PAGE_ROWS = 20_000  # judgments or responses per query
 PAGE_IMAGES = 2_000  # images per SF query (about ten SF rows each, sorted in work_mem)
+WORKERS_TABLE = "relabel_export_workers"  # temporary, dropped at the end of the export's transaction
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,15 @@ def worker_names(raw: bool) -> tuple[list[int], list[str]]:
     return ids, names
 
 
+def _load_worker_names(cursor, raw: bool) -> None:
+    """Fill the transaction's temporary table of written worker names (pseudonyms only, or raw ids)."""
+    cursor.execute(f"DROP TABLE IF EXISTS {WORKERS_TABLE}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {WORKERS_TABLE} (id bigint PRIMARY KEY, name text NOT NULL) ON COMMIT DROP")
+    cursor.execute(f"INSERT INTO {WORKERS_TABLE} SELECT * FROM unnest(%s::bigint[], %s::text[])",  # noqa: S608
+                   list(worker_names(raw)))
+    cursor.execute(f"ANALYZE {WORKERS_TABLE}")
+
+
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -149,19 +159,18 @@ def _sf_query(fmt: str) -> str:
 
 def _response_query(model, joins: str, columns: list[Column], fmt: str) -> str:
     """One page of CONTAINS judgments or CLASSIFY responses (`r`) in id order, with `i` the image (its
-    written id `i.image`) and `w.worker` the written worker name, from the lists of worker_names()
-    (hashed once per page)."""
+    written id `i.image`) and `w.worker` the written worker name, looked up once per worker (Memoize) in
+    the export's temporary table of worker_names()."""
     image = value_sql(Column("image", "external_id", "text"), fmt)
     worker = value_sql(Column("worker", "name", "text"), fmt)
     columns = [Column("image", "i.image", "written"), *columns]
     columns.insert(2, Column("worker", "w.worker", "written"))
     return (
-        f"WITH workers AS MATERIALIZED (SELECT id, {worker} AS worker "  # noqa: S608 - no user input
-        "FROM unnest(%(worker_ids)s::bigint[], %(worker_names)s::text[]) AS t(id, name)) "
-        f"SELECT string_agg(line, ''), max(id) FROM (SELECT {line_sql(columns, fmt)} AS line, r.id "
+        f"SELECT string_agg(line, ''), max(id) FROM (SELECT {line_sql(columns, fmt)} AS line, r.id "  # noqa: S608
         f"FROM {_table(model)} r JOIN LATERAL (SELECT {image} AS image, original_label_id FROM {_table(Image)} "
         "WHERE id = r.image_id AND dataset_id = %(dataset)s OFFSET 0) i ON true "
-        f"JOIN {_table(Assignment)} a ON a.id = r.assignment_id JOIN workers w ON w.id = a.worker_id "
+        f"JOIN {_table(Assignment)} a ON a.id = r.assignment_id "
+        f"JOIN LATERAL (SELECT {worker} AS worker FROM {WORKERS_TABLE} WHERE id = a.worker_id OFFSET 0) w ON true "
         f"{joins} WHERE r.id > %(after)s ORDER BY r.id LIMIT %(limit)s) lines"
     )
 
@@ -194,9 +203,9 @@ def stream(dataset_id: int, what: str, fmt: str, raw_worker_ids: bool) -> Iterat
     outermost = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
         if outermost:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # not READ ONLY: a temp table
         if names_workers:  # read in the export's snapshot
-            params["worker_ids"], params["worker_names"] = worker_names(raw_worker_ids)
+            _load_worker_names(cursor, raw_worker_ids)
         # Without JIT compiling every page; with room for PostgreSQL to memoise image lookups.
         cursor.execute("SET LOCAL jit = off")
         cursor.execute("SET LOCAL work_mem = '64MB'")
