@@ -5,7 +5,8 @@ and leave as text blocks of BLOCK rows, so memory stays flat whatever the datase
 follow docs (DESIGN.md "File formats"); worker ids are pseudonymised unless `raw_worker_ids`.
 On PostgreSQL the largest tables take the fast path of analytics/pg_exports.py, which writes the
 same bytes, so the writing rules here are deliberately simple enough to be said in SQL: strings keep
-their UTF-8 (JSON escapes only `"`, `\\` and control characters), a CSV field is quoted only when it
+their UTF-8 (JSON escapes only `"`, `\\` and control characters), a CSV text field that a spreadsheet
+would run as a formula gets a leading `'` (relabel.csv_safety), a CSV field is quoted only when it
 holds a comma, a quote or a line break, and `sf` is rounded half-up to 4 decimals.
 """
 
@@ -19,6 +20,7 @@ from analytics import pg_exports
 from analytics.models import ClassifyResult, ImageCategory, SelectionFrequency
 from annotation.label1000 import export_table as label1000_export_table
 from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Dataset
+from relabel.csv_safety import safe_cell
 from tasks.privacy import public_worker_id
 
 CHUNK = 20_000
@@ -160,7 +162,7 @@ def _csv_field(value: object) -> str:
         return ""
     if isinstance(value, dict | list):
         value = json.dumps(value, separators=(",", ":"))
-    text = str(value)
+    text = str(safe_cell(value))
     if CSV_SPECIAL.isdisjoint(text):
         return text
     return '"' + text.replace('"', '""') + '"'

@@ -102,6 +102,10 @@ class JobRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the running job")
     finished_at = models.DateTimeField(null=True, blank=True)
+    chunk_ids = models.JSONField(
+        null=True, blank=True,
+        help_text="Candidates on Celery: the queued inference chunks that watch_jobs waits on (no worker waits)",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

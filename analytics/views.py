@@ -21,6 +21,7 @@ from analytics.chart_export import export_response
 from analytics.models import ClassifyResult, JobRun, SelectionFrequency
 from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
 from models_zoo.models import Prediction
+from relabel.csv_safety import safe_cell
 from tasks.models import Assignment, Batch, Hit, TaskKind, Worker
 from tasks.pricing import charges_fee, fee_rate
 from tasks.privacy import public_worker_id
@@ -183,8 +184,8 @@ def analysis_csv(request: HttpRequest, name: str, key: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{dataset.name}-{key}.csv"'
     writer = csv.writer(response, lineterminator="\n")
-    writer.writerow(section.columns)
-    writer.writerows(section.rows)
+    writer.writerow(map(safe_cell, section.columns))
+    writer.writerows(map(safe_cell, row) for row in section.rows)
     return response
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from PIL import Image as PILImage
-from PIL import ImageOps, UnidentifiedImageError
+from PIL import ImageMode, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif"}
 CONTENT_TYPES = {
@@ -38,6 +38,7 @@ def check_image(data: bytes) -> CheckedImage:
             with PILImage.open(io.BytesIO(data)) as image:
                 suffix = _allowed_suffix(image.format)
                 _check_pixels(*image.size)
+                _check_decoded_bytes(image)
                 image.load()
                 upright = ImageOps.exif_transpose(image)
                 thumbnail = make_thumbnail(upright)
@@ -87,6 +88,22 @@ def _check_pixels(width: int, height: int) -> None:
         raise ImageRejected(
             f"image is {width}x{height} = {width * height} pixels, over the limit of {limit} "
             "(possible decompression bomb; raise RELABEL_MAX_IMAGE_PIXELS if it is genuine)"
+        )
+
+
+def decoded_bytes(image: PILImage.Image) -> int:
+    """The bytes a full decode holds: pixels * bands * bytes per band (16-bit PNGs count twice)."""
+    mode = ImageMode.getmode(image.mode)
+    return image.width * image.height * len(mode.bands) * int(mode.typestr[-1])
+
+
+def _check_decoded_bytes(image: PILImage.Image) -> None:
+    limit = settings.RELABEL_MAX_IMAGE_DECODED_BYTES
+    size = decoded_bytes(image)
+    if size > limit:
+        raise ImageRejected(
+            f"image decodes to {size} bytes ({image.width}x{image.height}, mode {image.mode}), over the limit of "
+            f"{limit} (raise RELABEL_MAX_IMAGE_DECODED_BYTES if it is genuine)"
         )
 
 

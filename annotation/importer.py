@@ -13,13 +13,15 @@ or content already in the dataset is skipped. One bad file never stops the impor
 import csv
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
 from tqdm import tqdm
 
 from annotation.imagefiles import CheckedImage, ImageRejected, check_image
@@ -31,6 +33,7 @@ DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 MAX_FILE_BYTES = 200 * 1024 * 1024
 OUTSIDE_LINK = "symlink points outside the import folder"
+NOT_REGULAR = "not a regular file (a FIFO, device or socket): only image files are imported"
 
 
 class ImportError_(Exception):
@@ -104,6 +107,10 @@ def _discover(root: Path, labels_file: Path | None, summary: ImportSummary) -> I
         return
     for file_path in _walk_files(root, summary):
         relative = file_path.relative_to(root).as_posix()
+        problem = _unstorable_name(relative)
+        if problem:
+            summary.rejected.append((printable(relative), problem))
+            continue
         yield Candidate(file_path, relative, _label_from_path(file_path.relative_to(root)))
 
 
@@ -118,12 +125,17 @@ def _walk_files(root: Path, summary: ImportSummary) -> Iterator[Path]:
         dirnames.sort()
         for name in sorted(filenames):
             file_path = here / name
+            shown = printable(file_path.relative_to(root).as_posix())
             if file_path.suffix.lower() not in IMAGE_SUFFIXES:
                 if not name.startswith("."):
-                    summary.rejected.append((file_path.relative_to(root).as_posix(), "not an image file name"))
+                    summary.rejected.append((shown, "not an image file name"))
                 continue
             if file_path.is_symlink() and not _inside(file_path.resolve(), root):
-                summary.rejected.append((file_path.relative_to(root).as_posix(), OUTSIDE_LINK))
+                summary.rejected.append((shown, OUTSIDE_LINK))
+                continue
+            problem = _not_regular(file_path)
+            if problem:
+                summary.rejected.append((shown, problem))
                 continue
             yield file_path
 
@@ -155,10 +167,11 @@ def _from_labels_csv(root: Path, labels_file: Path, summary: ImportSummary) -> I
         file_path = root / name
         if problem is None and not _inside(file_path.resolve(), root):
             problem = "path leads outside the import folder"
-        if problem is None and not file_path.is_file():
+        if problem is None and not file_path.exists():
             problem = "file not found"
+        problem = problem or _not_regular(file_path) or _unstorable_name(Path(name).as_posix())
         if problem:
-            summary.rejected.append((name, problem))
+            summary.rejected.append((printable(name), problem))
             continue
         yield Candidate(file_path, Path(name).as_posix(), raw_label)
 
@@ -175,11 +188,48 @@ def _unsafe_relative_name(name: str) -> str | None:
     return None
 
 
+def printable(name: str) -> str:
+    """A file name as it can be shown: bytes that are not UTF-8 become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _unstorable_name(relative: str) -> str | None:
+    """Why the external id `relative` cannot be stored as it is, or None."""
+    try:
+        relative.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the file name is not valid UTF-8: rename it (e.g. with convmv) and import again"
+    if "\x00" in relative:
+        return "file name contains a NUL byte"
+    limit = Image._meta.get_field("external_id").max_length
+    if len(relative) > limit:
+        return (f"the path is {len(relative)} characters long, over the limit of {limit}: "
+                "shorten its folder or file names")
+    return None
+
+
+def _not_regular(path: Path) -> str | None:
+    """Why `path` is not a regular file (FIFOs block, devices never end), or None; never opens it."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        return f"cannot read the file ({exc.strerror})"
+    return None if stat.S_ISREG(mode) else NOT_REGULAR
+
+
 def _inside(resolved: Path, root: Path) -> bool:
     return resolved == root or resolved.is_relative_to(root)
 
 
 def _import_one(dataset: Dataset, resolver: LabelResolver, candidate: Candidate, summary: ImportSummary) -> None:
+    """Import one file; whatever goes wrong with it is reported, stored rows and files stay as they were."""
+    try:
+        _import_checked(dataset, resolver, candidate, summary)
+    except DatabaseError as exc:
+        summary.rejected.append((candidate.external_id, f"the database refused the row ({exc})"))
+
+
+def _import_checked(dataset: Dataset, resolver: LabelResolver, candidate: Candidate, summary: ImportSummary) -> None:
     name = candidate.external_id
     if Image.objects.filter(dataset=dataset, external_id=name).exists():
         summary.skipped.append((name, "already imported"))
@@ -208,30 +258,55 @@ def _resolve_label(resolver: LabelResolver, raw_label: str | None) -> LabelClass
 
 
 def _read_limited(path: Path) -> bytes:
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise OSError(f"file is {size} bytes, over the {MAX_FILE_BYTES} byte limit")
-    return path.read_bytes()
+    """The bytes of a regular file of at most MAX_FILE_BYTES. Opened without blocking and checked
+    again once open, so that a file swapped for a FIFO or a device after the walk is refused too."""
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(NOT_REGULAR)
+        if info.st_size > MAX_FILE_BYTES:
+            raise OSError(f"file is {info.st_size} bytes, over the {MAX_FILE_BYTES} byte limit")
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise OSError(f"file grew over the {MAX_FILE_BYTES} byte limit while being read")
+    return data
 
 
 def _store(dataset: Dataset, external_id: str, label: LabelClass, checked: CheckedImage) -> bool:
-    """Write the content-addressed files, then the row. False if a concurrent import won the race."""
+    """Write the content-addressed files, then the row. False if a concurrent import won the race.
+
+    Files this call created are removed again if the row is not stored, whatever the reason, so that no
+    file under MEDIA_ROOT is without its row.
+    """
     image = Image(
         dataset=dataset, external_id=external_id, sha256=checked.sha256, size_bytes=len(checked.data),
         width=checked.width, height=checked.height, original_label=label,
     )
-    image.file.name = _save_once(image.file.field.upload_to(image, f"x{checked.suffix}"), checked.data)
-    image.thumbnail.name = _save_once(image.thumbnail.field.upload_to(image, "x.jpg"), checked.thumbnail)
+    created: list[str] = []
     try:
+        image.file.name = _save_once(image.file.field.upload_to(image, f"x{checked.suffix}"), checked.data, created)
+        image.thumbnail.name = _save_once(image.thumbnail.field.upload_to(image, "x.jpg"), checked.thumbnail, created)
         with transaction.atomic():
             image.save()
     except IntegrityError:
+        _remove_unreferenced(created)
         return False
+    except BaseException:
+        _remove_unreferenced(created)
+        raise
     return True
 
 
-def _save_once(name: str, data: bytes) -> str:
-    """Content-addressed: the same bytes always land at the same name, written once."""
+def _save_once(name: str, data: bytes, created: list[str]) -> str:
+    """Content-addressed: the same bytes always land at the same name, written once (added to `created`)."""
     if default_storage.exists(name):
         return name
-    return default_storage.save(name, ContentFile(data))
+    saved = default_storage.save(name, ContentFile(data))
+    created.append(saved)
+    return saved
+
+
+def _remove_unreferenced(names: list[str]) -> None:
+    for name in names:
+        if not Image.objects.filter(Q(file=name) | Q(thumbnail=name)).exists():
+            default_storage.delete(name)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from annotation.label1000 import MAX_LABELS, AnswerError, response_from_line
-from annotation.models import Dataset, Label1000Response
+from annotation.models import Dataset, Image, Label1000Response
 from annotation.response_import import (
     CHUNK_LINES,
     ImportReport,
@@ -22,7 +22,7 @@ from annotation.response_import import (
     run_import,
     text_field,
 )
-from tasks.models import TaskKind
+from tasks.models import TaskKind, Worker
 
 
 @dataclass
@@ -43,7 +43,7 @@ def parse_line(number: int, text: str, labels: Labels) -> _AnswerLine:
         chosen, practice, seconds = response_from_line({**record, "labels": indices}, set(labels.pk_by_index))
     except AnswerError as exc:
         raise LineError(str(exc)) from exc
-    return _AnswerLine(number, text_field(record, "image"), text_field(record, "worker"),
+    return _AnswerLine(number, text_field(record, "image", Image), text_field(record, "worker", Worker),
                        None if original is None else labels.index(original, "original_label"),
                        selected=chosen, practice=practice, seconds=seconds)
 

@@ -21,10 +21,12 @@ from django.utils import timezone
 
 from annotation.models import ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
 from relabel.bulk import insert_ignoring_conflicts
+from relabel.json_input import JSONInputError, load_json
 from tasks.models import Assignment, Batch, Hit, Provider, TaskKind, Worker
 
 CHUNK_LINES = 5000
 MAX_ERRORS_KEPT = 1000
+MAX_LINE_BYTES = 64 * 1024  # one answer per line: a few hundred bytes
 
 
 class ResponseImportError(Exception):
@@ -77,21 +79,32 @@ class Labels:
         raise LineError(f"unknown {what} {value!r} (a taxonomy index or wnid; run load_taxonomy?)")
 
 
-def text_field(record: dict, key: str) -> str:
+def text_field(record: dict, key: str, model: type[Model]) -> str:
+    """A line's text field, checked against the column that stores it (length, NUL, unpaired surrogates)."""
     value = record.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str) or not value.strip() or len(value) > 255:
+    if not isinstance(value, str) or not value.strip():
         raise LineError(f"'{key}' must be a non-empty string")
-    return value.strip()
+    value = value.strip()
+    limit = model._meta.get_field("external_id").max_length
+    if len(value) > limit:
+        raise LineError(f"'{key}' is {len(value)} characters long, over the limit of {limit}")
+    if "\x00" in value:
+        raise LineError(f"'{key}' contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise LineError(f"'{key}' contains an unpaired surrogate (\\u{ord(value[exc.start]):04x})") from exc
+    return value
 
 
 def json_record(text: str) -> dict:
     """The JSON object on one line of an import file, or LineError."""
     try:
-        record = json.loads(text)
-    except ValueError as exc:
-        raise LineError(f"not JSON ({exc.msg})") from exc
+        record = load_json(text, max_bytes=MAX_LINE_BYTES)
+    except JSONInputError as exc:
+        raise LineError(str(exc)) from exc
     if not isinstance(record, dict):
         raise LineError("not a JSON object")
     return record
@@ -101,7 +114,7 @@ def parse_line(number: int, text: str, task: str, labels: Labels) -> Line:
     """One checked line of an import file, or LineError saying what is wrong."""
     record = json_record(text)
     original = record.get("original_label")
-    line = Line(number, text_field(record, "image"), text_field(record, "worker"),
+    line = Line(number, text_field(record, "image", Image), text_field(record, "worker", Worker),
                  None if original is None else labels.index(original, "original_label"))
     if task == TaskKind.CONTAINS:
         line.label = labels.index(record.get("label"), "label")

@@ -5,7 +5,6 @@ token (tasks.signing), not a cookie. A replay of a submitted assignment returns 
 changes nothing; any invalid submission raises SubmissionError and stores nothing.
 """
 
-import json
 from collections.abc import Mapping
 
 from django.db import IntegrityError, transaction
@@ -16,6 +15,7 @@ from annotation.hit_pages import next_local_hit
 from annotation.label1000 import AnswerError
 from annotation.label1000 import store_answers as store_label1000
 from annotation.models import ClassifyResponse, ContainsJudgment, Label1000Response, LabelClass
+from relabel.json_input import JSONInputError, load_json
 from tasks.models import Assignment, HitItem, Provider, TaskKind
 from tasks.prolific_flow import next_url
 from tasks.quality import score_assignment
@@ -42,9 +42,9 @@ def parse_body(raw: bytes) -> dict:
     if len(raw) > MAX_BODY_BYTES:
         raise SubmissionError(f"the submission is larger than {MAX_BODY_BYTES} bytes", status=413)
     try:
-        payload = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise SubmissionError("the body must be JSON") from exc
+        payload = load_json(raw, max_bytes=MAX_BODY_BYTES)
+    except JSONInputError as exc:
+        raise SubmissionError(f"the body must be JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise SubmissionError("the body must be a JSON object")
     return payload

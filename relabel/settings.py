@@ -5,6 +5,7 @@ Scale-out: set DATABASE_URL, CELERY_BROKER_URL, MEDIA_ROOT, ALLOWED_HOSTS, SECRE
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -315,3 +316,36 @@ CELERY_BEAT_SCHEDULE["abandon-overdue-assignments"] = {
     "schedule": float(env_int("RELABEL_ABANDON_INTERVAL_SECONDS", 60)),
 }
 # --- end of issue 19 items 1-3 (h19a) -----------------------------------------------------------------
+
+# ---- Issue 19, h19b: bounded JSON in the API; login throttling (django-axes) ---------------------
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["relabel.api_parsers.BoundedJSONParser"]
+
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as django-axes requires
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_ENABLED = env_bool("RELABEL_LOGIN_THROTTLING", True)
+AXES_FAILURE_LIMIT = env_int("RELABEL_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("RELABEL_LOGIN_COOLOFF_MINUTES", 15))
+# Each entry locks on its own; "username+ip_address" is the pair (one address cannot lock a user out elsewhere).
+AXES_LOCKOUT_PARAMETERS = [
+    entry.split("+") if "+" in entry else entry
+    for entry in env_list("RELABEL_LOGIN_LOCKOUT_PARAMETERS", ["username+ip_address", "ip_address"])
+]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind N reverse proxies the client is the N-th address from the right of X-Forwarded-For.
+AXES_IPWARE_PROXY_COUNT = env_int("RELABEL_TRUSTED_PROXY_COUNT", 0) or None
+AXES_IPWARE_PROXY_ORDER = "right-most"
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else [
+    "REMOTE_ADDR"]
+
+# Images: also refuse those whose full decode would hold more than this many bytes (pixels * bands *
+# bytes per band); checking, transposing and thumbnailing hold a few copies of it at once.
+RELABEL_MAX_IMAGE_DECODED_BYTES = env_int("RELABEL_MAX_IMAGE_DECODED_BYTES", 128 * 1024 * 1024)
+
+# Candidates jobs do not wait in a worker: this beat task follows their chunks and finishes them.
+CELERY_BEAT_SCHEDULE["watch-jobs"] = {
+    "task": "analytics.tasks.watch_jobs",
+    "schedule": float(env_int("RELABEL_JOB_WATCH_SECONDS", 10)),
+}
+# ---- end of issue 19, h19b ----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlparse
 
+from relabel.json_input import JSONInputError, load_json
 from tasks.simulator import operations
 from tasks.simulator.store import Store
 from tasks.simulator.validation import RequestError, validate
@@ -77,39 +78,12 @@ def call(store: Store, operation: str, params: dict) -> dict:
     return result
 
 
-def json_depth(text: str) -> int:
-    """How deeply arrays and objects nest in a JSON text (strings skipped), without parsing it."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if escaped:
-            escaped = False
-        elif in_string:
-            escaped = char == "\\"
-            in_string = char != '"'
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
-
-
 def parse_request(body: bytes) -> dict:
     """The JSON body of an API call; a malformed, too deep or non-object body is a SerializationException."""
     try:
-        text = body.decode() or "{}"
-    except UnicodeDecodeError as exc:
-        raise ApiError(HTTPStatus.BAD_REQUEST, "SerializationException", "the body is not UTF-8") from exc
-    if json_depth(text) > MAX_JSON_DEPTH:
-        raise ApiError(HTTPStatus.BAD_REQUEST, "SerializationException",
-                       f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels")
-    try:
-        params = json.loads(text)
-    except ValueError as exc:
-        raise ApiError(HTTPStatus.BAD_REQUEST, "SerializationException", f"the body is not JSON: {exc}") from exc
+        params = load_json(body or b"{}", max_bytes=MAX_BODY, max_depth=MAX_JSON_DEPTH)
+    except JSONInputError as exc:
+        raise ApiError(HTTPStatus.BAD_REQUEST, "SerializationException", f"the body is refused: {exc}") from exc
     if not isinstance(params, dict):
         raise ApiError(HTTPStatus.BAD_REQUEST, "SerializationException", "the body must be a JSON object")
     return params

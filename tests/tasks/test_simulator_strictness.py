@@ -64,7 +64,8 @@ def test_it_answers_only_calls_signed_with_the_configured_key_id(sim):
 def test_it_refuses_deep_or_huge_bodies_with_an_mturk_shaped_400(sim):
     deep = b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1)
     assert _raw_post(sim, deep, SIGNED) == (400, {
-        "__type": "SerializationException", "message": f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels"})
+        "__type": "SerializationException",
+        "message": f"the body is refused: the JSON nests arrays or objects more than {MAX_JSON_DEPTH} levels deep"})
     status, body = _raw_post(sim, b'{"a": "' + b"[" * 5000 + b'"}', SIGNED)  # brackets inside a string are text
     assert (status, body["__type"]) == (400, "RequestError")
     status, body = _raw_post(sim, b"{}", {**SIGNED, "Content-Length": str(MAX_BODY + 1)})

@@ -29,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlparse
 
+from relabel.json_input import JSONInputError, load_json
 from tasks.simulators.prolific import operations as ops
 from tasks.simulators.prolific.operations import SimError
 
@@ -68,14 +69,6 @@ class Store:
             state = self._load()
             yield state
             self._save(state)
-
-
-def depth(value: object) -> int:
-    if isinstance(value, dict):
-        return 1 + max((depth(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((depth(v) for v in value), default=0)
-    return 0
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -205,11 +198,9 @@ class Handler(BaseHTTPRequestHandler):
         if not raw:
             return {}
         try:
-            body = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            raise SimError("Request body is not valid JSON (or nests too deep)") from exc
-        if depth(body) > MAX_DEPTH:
-            raise SimError(f"Request body nests deeper than {MAX_DEPTH} levels")
+            body = load_json(raw, max_bytes=MAX_BODY, max_depth=MAX_DEPTH)
+        except JSONInputError as exc:
+            raise SimError(f"Request body refused: {exc}") from exc
         if not isinstance(body, dict):
             raise SimError("Request body must be a JSON object")
         return body
