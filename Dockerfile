@@ -8,6 +8,7 @@ COPY relabel relabel
 COPY annotation annotation
 COPY tasks tasks
 COPY models_zoo models_zoo
+COPY label1000 label1000
 COPY analytics analytics
 COPY templates templates
 COPY static static

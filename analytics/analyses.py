@@ -12,7 +12,7 @@ from itertools import combinations
 
 import numpy as np
 
-from analytics.stats import (
+from relabel.stats import (
     DEFAULT_RESAMPLES,
     Estimate,
     bootstrap_mean,

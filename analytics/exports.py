@@ -18,8 +18,8 @@ from django.db import connection
 
 from analytics import pg_exports
 from analytics.models import ClassifyResult, ImageCategory, SelectionFrequency
-from annotation.label1000 import export_table as label1000_export_table
 from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Dataset
+from label1000.services import export_table as label1000_export_table
 from relabel.csv_safety import safe_cell
 from tasks.privacy import public_worker_id
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from analytics.models import JobRun
 from analytics.services import aggregate_dataset
 from annotation.models import Dataset
-from models_zoo import services as proposals
+from models_zoo import chunks as proposals
 from models_zoo.models import ChunkStatus, InferenceChunk
 
 REQUEUED_MARK = "requeued by watch_jobs"  # claimed_by of an abandoned chunk queued again

@@ -3,7 +3,7 @@
 Pure, vectorised functions over `DatasetArrays` and each model's top-k predictions (an (n, k)
 array of taxonomy indices in image order, -1 where the model has no prediction for an image).
 A model is judged on the images it has a prediction for. Every figure has a 95 % percentile
-bootstrap interval over images (analytics.stats); figures that depend on workers' answers (the
+bootstrap interval over images (relabel.stats); figures that depend on workers' answers (the
 selection frequencies) resample each image's workers as well (see docs/model_evaluation.md).
 
 Figures (names are the keys of `ModelEvaluation.figures`):
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analytics.analyses import NO_LABEL, DatasetArrays, SfLookup, unit_histogram
-from analytics.stats import (
+from relabel.stats import (
     DEFAULT_RESAMPLES,
     Estimate,
     bootstrap_ratio,

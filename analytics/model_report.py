@@ -2,8 +2,8 @@
 as JSON for the REST API and the command, and as the paper's plots (each figure against ImageNet
 top-1, one point per model with whiskers) in Vega-Lite, built with Altair.
 
-The plots are analytics.charts.Chart objects: the page draws them with the dashboard's vega-embed and
-serves them for papers through `?chart=KEY&format=svg|png|pdf` (analytics.chart_export).
+The plots are relabel.charts.Chart objects: the page draws them with the dashboard's vega-embed and
+serves them for papers through `?chart=KEY&format=svg|png|pdf` (relabel.chart_export).
 """
 
 from dataclasses import dataclass
@@ -12,11 +12,11 @@ import altair as alt
 import numpy as np
 
 from analytics import loading
-from analytics.charts import Chart
 from analytics.model_evaluation import FIGURES, ModelEvaluation, evaluate_models
 from analytics.models import ClassifyResult
-from analytics.stats import DEFAULT_RESAMPLES
 from annotation.models import Dataset
+from relabel.charts import Chart
+from relabel.stats import DEFAULT_RESAMPLES
 
 PLOTTED = [name for name in FIGURES if name != "top1"]
 ORIGIN_COLOURS = {"ran": "#2457c5", "imported": "#e07b39"}

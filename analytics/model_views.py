@@ -5,10 +5,10 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from analytics import model_report
-from analytics.chart_export import export_response
 from analytics.model_evaluation import FIGURES
-from analytics.views import staff_only
 from annotation.models import Dataset
+from relabel.chart_export import export_response
+from relabel.staff import staff_only
 
 TABLE_FIGURES = list(FIGURES)
 

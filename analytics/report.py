@@ -5,10 +5,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analytics import analyses, charts
+from analytics import analyses
 from analytics.analyses import DatasetArrays
-from analytics.charts import Chart, Point
-from analytics.stats import Estimate
+from relabel import charts
+from relabel.charts import Chart, Point
+from relabel.stats import Estimate
 
 
 @dataclass

@@ -161,13 +161,6 @@ def _apply_sf_diff(cursor, dataset: Dataset, table: str, image_table: str) -> No
     cursor.execute("DROP TABLE relabel_sf_diff")
 
 
-CATEGORIES_HELP = (
-    "  easy: only the original label is confident (SF >= sf-ratio x SF(original), judged by >= min-workers);\n"
-    "  mis: no worker selected the original label; fu: several confident labels, so the image goes to CLASSIFY;\n"
-    "  amb: the original label was judged by fewer than min-workers workers (publish more CONTAINS first)."
-)
-
-
 @dataclass
 class CategorySummary:
     counts: Counter = field(default_factory=Counter)

@@ -1,13 +1,9 @@
 """Staff dashboard: per-dataset progress, money, every analysis as a chart, workers, image drill-down."""
 
 import csv
-from collections.abc import Callable
 from decimal import Decimal
-from functools import wraps
 
 from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Avg, Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -16,12 +12,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from analytics import charts, jobs, loading, report
-from analytics.chart_export import export_response
+from analytics import jobs, loading, report
 from analytics.models import ClassifyResult, JobRun, SelectionFrequency
 from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Dataset, Image, LabelClass
 from models_zoo.models import Prediction
+from relabel import charts
+from relabel.chart_export import export_response
 from relabel.csv_safety import safe_cell
+from relabel.staff import staff_only
 from tasks.models import Assignment, Batch, Hit, TaskKind, Worker
 from tasks.pricing import charges_fee, fee_rate
 from tasks.privacy import public_worker_id
@@ -29,20 +27,6 @@ from tasks.quality import COUNTED_STATUSES, counted
 from tasks.services import spent_cost
 from tasks.tasks import top_up_task
 from tasks.top_up import ADAPTIVE_KINDS, Savings, savings
-
-
-def staff_only(view: Callable) -> Callable:
-    """Anonymous users go to the login page; logged-in non-staff users get 403."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_staff:
-            raise PermissionDenied("The dashboard is for staff.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def stage_progress(dataset: Dataset) -> dict:

@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotation.hit_pages import next_local_hit
-from annotation.label1000 import AnswerError
-from annotation.label1000 import store_answers as store_label1000
-from annotation.models import ClassifyResponse, ContainsJudgment, Label1000Response, LabelClass
+from annotation.models import ClassifyResponse, ContainsJudgment, LabelClass
+from label1000.models import Label1000Response
+from label1000.services import AnswerError
+from label1000.services import store_answers as store_label1000
 from relabel.json_input import JSONInputError, load_json
 from tasks.models import Assignment, HitItem, Provider, TaskKind
 from tasks.prolific_flow import next_url

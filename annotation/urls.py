@@ -1,6 +1,7 @@
 from django.urls import path
 
-from annotation import label1000_views, views
+from annotation import views
+from label1000 import views as label1000_views
 
 app_name = "annotation"
 

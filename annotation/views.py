@@ -23,10 +23,10 @@ from annotation.hit_pages import (
     resolve_visit,
     upcoming_thumbnails,
 )
-from annotation.label1000_views import TEMPLATE as LABEL1000_TEMPLATE
-from annotation.label1000_views import label1000_context
 from annotation.models import LabelClass
 from annotation.submission import MAX_BODY_BYTES, SubmissionError, parse_body, submit
+from label1000.views import TEMPLATE as LABEL1000_TEMPLATE
+from label1000.views import label1000_context
 from tasks.models import Batch, Hit, TaskKind
 from tasks.signing import make_token
 from tasks.starts import client_address

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from analytics.aggregation import ClassifyAnswer, aggregate_classify, categorise  # noqa: E402
 from tasks.adaptive import AdaptiveSettings, classify_decided, pairs_to_ask  # noqa: E402
 
-ACCURACY, NOISE = 0.9, 0.05  # analytics.simulate.Behaviour's defaults
+ACCURACY, NOISE = 0.9, 0.05  # tasks.simulators.annotators.Behaviour's defaults
 MISLABELED_SHARE = 0.1
 OTHER_CANDIDATES = 4
 SF_RATIO = 0.5
@@ -88,7 +88,7 @@ def contains_lines(image: dict, answers: int, rng: random.Random) -> list[dict]:
 
 
 def classify_lines(image: dict, answers: int, rng: random.Random) -> list[dict]:
-    """As analytics.simulate.classify_answer, offering the original and the 3 best-scored labels."""
+    """As tasks.simulators.annotators.classify_answer, offering the original and the 3 best-scored labels."""
     best = sorted((label for label in image["scores"] if label != image["original"]),
                   key=lambda label: -image["scores"][label])[:3]
     offered = sorted({image["original"], *best})

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from analytics.analyses import DatasetArrays  # noqa: E402
 from analytics.model_evaluation import evaluate_models  # noqa: E402
-from analytics.stats import _unique_rows  # noqa: E402
+from relabel.stats import _unique_rows  # noqa: E402
 
 
 def synthetic(images: int, models: int, seed: int = 0) -> tuple[DatasetArrays, dict[str, np.ndarray]]:

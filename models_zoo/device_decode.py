@@ -22,11 +22,14 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from models_zoo.inference import TORCH_MODES, CropDataset, geometry_key, resized_geometry
+from models_zoo.geometry import TORCH_MODES, geometry_key, resized_geometry
 from models_zoo.lanes import batch_spans
 from models_zoo.registry import Preprocessing
+
+if TYPE_CHECKING:  # inference imports this module lazily; a runtime import back would be a cycle
+    from models_zoo.inference import CropDataset
 
 logger = logging.getLogger(__name__)
 

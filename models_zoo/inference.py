@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from models_zoo.geometry import TORCH_MODES, geometry_key, resized_geometry
 from models_zoo.registry import Preprocessing
 from models_zoo.weights import LoadedModel
 
@@ -42,11 +43,7 @@ logger = logging.getLogger(__name__)
 CPU_BATCH_SIZE = 4
 CPU_LANE_BATCH_SIZE = 2
 CUDA_BATCH_SIZE = 256
-# Interpolations by name (Preprocessing.interpolation): torch's, and PIL's for those torch lacks.
-TORCH_MODES = {"bicubic": "bicubic", "bilinear": "bilinear", "nearest": "nearest-exact"}
 _PIL_ONLY_MODES = {"lanczos": Image.Resampling.LANCZOS}
-
-Geometry = tuple[int, float, str]
 
 
 class InferenceError(RuntimeError):
@@ -115,21 +112,6 @@ def default_config(
         bf16=False,
         frozen=graph == "frozen",
     )
-
-
-def geometry_key(geometry: Geometry) -> str:
-    return "{}-{}-{}".format(*geometry)
-
-
-def resized_geometry(width: int, height: int, preprocessing: Preprocessing) -> tuple[int, int, int, int]:
-    """(resized width, resized height, crop left, crop top) of "resize the shorter side to resize_to, then
-    centre-crop input_size", computed as torchvision's Resize and CenterCrop do (timm's eval transform)."""
-    resize_to = preprocessing.resize_to
-    short, long = sorted((width, height))
-    resized_long = int(resize_to * long / short)
-    resized_w, resized_h = (resize_to, resized_long) if width <= height else (resized_long, resize_to)
-    size = preprocessing.input_size
-    return resized_w, resized_h, round((resized_w - size) / 2.0), round((resized_h - size) / 2.0)
 
 
 def centre_crops(image: Any, preprocessings: Sequence[Preprocessing]) -> dict[str, Any]:
@@ -421,4 +403,3 @@ def _batch_output(positions: Any, ok: Any, topk_by_model: dict, features: np.nda
         topk={name: (labels[keep], probs[keep]) for name, (labels, probs) in topk_by_model.items()},
         features=None if features is None else features[keep],
     )
-

@@ -6,7 +6,7 @@ from celery import current_app, shared_task
 from django.conf import settings
 from kombu.exceptions import ChannelError
 
-from models_zoo import services
+from models_zoo import chunks as services
 from models_zoo.registry import RegistryError
 
 MAX_BUSY_RETRIES = 20

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "annotation",
     "tasks",
     "models_zoo",
+    "label1000",
+    "demo",
     "analytics",
     "relabel",  # relabel/admin.py: the account admin (after django.contrib.auth, whose admin it replaces)
 ]
@@ -349,3 +351,7 @@ CELERY_BEAT_SCHEDULE["watch-jobs"] = {
     "schedule": float(env_int("RELABEL_JOB_WATCH_SECONDS", 10)),
 }
 # ---- end of issue 19, h19b ----------------------------------------------------------------------------
+
+# create_hits --task classify follows up the images the CONTAINS selection frequencies call for;
+# the aggregation layer decides which, and tasks (below it) finds that function by name.
+RELABEL_CATEGORISE_IMAGES = "analytics.services.categorise_images"

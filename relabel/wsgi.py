@@ -10,7 +10,7 @@ from django.urls import get_resolver
 
 from annotation.media import MediaFiles
 
-HIT_TEMPLATES = ("annotation/hit_contains.html", "annotation/hit_classify.html", "annotation/label1000.html")
+HIT_TEMPLATES = ("annotation/hit_contains.html", "annotation/hit_classify.html", "label1000/hit.html")
 
 
 def warm_up() -> None:

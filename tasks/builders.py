@@ -14,9 +14,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import groupby
+from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
+from django.utils.module_loading import import_string
 
 from annotation.models import CandidateLabel, ContainsJudgment, Dataset, Image, LabelClass
 from tasks import pricing
@@ -352,3 +355,21 @@ def create_batch(
         return existing_result(existing)
     cost = batch_cost(len(hits), options.assignments, Decimal(options.reward), options.provider)
     return BuildResult(batch, True, len(hits), len(items), cost)
+
+
+# What `categorise_images` sorts images into, for the commands that print the counts.
+CATEGORIES_HELP = (
+    "  easy: only the original label is confident (SF >= sf-ratio x SF(original), judged by >= min-workers);\n"
+    "  mis: no worker selected the original label; fu: several confident labels, so the image goes to CLASSIFY;\n"
+    "  amb: the original label was judged by fewer than min-workers workers (publish more CONTAINS first)."
+)
+
+
+def categorise_images(dataset: Dataset, sf_ratio: float, min_workers: int) -> Any:
+    """Each image's CONTAINS outcome, as the function named by settings.RELABEL_CATEGORISE_IMAGES decides.
+
+    CLASSIFY batches follow up the images whose selection frequencies call for it. Those live in the
+    aggregation layer, which reads tasks and is imported by nothing, so tasks finds it by name.
+    Returns the categoriser's summary (`follow_up`, `counts_text()`).
+    """
+    return import_string(settings.RELABEL_CATEGORISE_IMAGES)(dataset, sf_ratio, min_workers)

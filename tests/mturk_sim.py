@@ -8,9 +8,9 @@ from urllib.error import HTTPError
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
-from tasks.simulator import operations
-from tasks.simulator.server import serve_in_thread
-from tasks.simulator.store import Store
+from tasks.simulators.mturk import operations
+from tasks.simulators.mturk.server import serve_in_thread
+from tasks.simulators.mturk.store import Store
 from tests.factories import BatchFactory, HitFactory, HitItemFactory, ImageFactory, LabelClassFactory
 
 

@@ -1,1 +1,2 @@
-"""Offline HTTP simulators of crowd platforms (Prolific here; MTurk's lives in tasks/simulator)."""
+"""Offline crowd platforms: one folder per platform (mturk/, ...), and simulated annotators that
+answer through the real submission service (annotators.py)."""

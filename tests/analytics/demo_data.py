@@ -6,11 +6,11 @@ import numpy as np
 
 from analytics.models import ImageCategory
 from analytics.services import aggregate_dataset
-from analytics.simulate import simulate
 from annotation.models import CandidateLabel, Dataset
 from models_zoo.features import encode_vector
 from models_zoo.models import ImageFeature, Prediction
 from tasks.models import Batch, Hit, HitItem, Provider, TaskKind
+from tasks.simulators.annotators import simulate
 from tests.factories import DatasetFactory, ImageFactory, LabelClassFactory
 
 SUPERCLASSES = ["Dogs", "Birds", "Vehicles"]

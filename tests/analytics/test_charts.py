@@ -2,8 +2,8 @@
 
 import json
 
-from analytics import charts
-from analytics.charts import Point
+from relabel import charts
+from relabel.charts import Point
 
 
 def _layers(chart: charts.Chart) -> list[dict]:

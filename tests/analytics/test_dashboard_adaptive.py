@@ -3,9 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from analytics.simulate import simulate
 from tasks.builders import ContainsOptions, build_contains_batch
 from tasks.models import Batch, Provider, TaskKind
+from tasks.simulators.annotators import simulate
 from tasks.top_up import savings
 from tests.analytics.demo_data import WORKERS, build_candidates, build_demo_like
 from tests.factories import UserFactory

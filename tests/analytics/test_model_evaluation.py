@@ -5,7 +5,7 @@ import pytest
 
 from analytics.analyses import DatasetArrays
 from analytics.model_evaluation import FIGURES, evaluate_models
-from analytics.stats import bootstrap_share_at_least
+from relabel.stats import bootstrap_share_at_least
 
 SF_ROWS = [  # image, label, n_selected, n_shown
     (0, 1, 4, 5),

@@ -4,7 +4,7 @@ simulated data: accuracies (images resampled) and SF figures (images and workers
 import numpy as np
 import pytest
 
-from analytics.stats import bootstrap_ratio, bootstrap_selection_frequency, bootstrap_share_at_least
+from relabel.stats import bootstrap_ratio, bootstrap_selection_frequency, bootstrap_share_at_least
 
 SIMULATIONS = 1000
 IMAGES = 200

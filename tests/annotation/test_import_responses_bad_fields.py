@@ -9,7 +9,8 @@ import json
 import pytest
 from django.core.management import call_command
 
-from annotation.models import ClassifyResponse, ContainsJudgment, Label1000Response
+from annotation.models import ClassifyResponse, ContainsJudgment
+from label1000.models import Label1000Response
 from tasks.models import Worker
 from tests.factories import DatasetFactory, ImageFactory, LabelClassFactory
 

@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from tasks.models import Assignment, Batch, Hit
 from tasks.services import spent_cost
-from tasks.simulator.store import Store
+from tasks.simulators.mturk.store import Store
 from tests.mturk_sim import accept, make_batch, post_form, running_simulator
 
 pytestmark = pytest.mark.django_db

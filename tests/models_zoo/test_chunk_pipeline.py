@@ -10,7 +10,8 @@ from unittest.mock import patch
 import numpy as np
 import pytest
 
-from models_zoo import inference, services, weights
+from models_zoo import chunks as services
+from models_zoo import inference, weights
 from models_zoo.models import ChunkStatus, ImageFeature, InferenceChunk, Prediction
 from models_zoo.registry import Preprocessing
 from tests.factories import DatasetFactory, ImageFactory, LabelClassFactory

@@ -12,15 +12,8 @@ from PIL import Image
 
 import models_zoo.device_decode as device_decode
 from models_zoo.device_decode import batched_centre_crops, decode_span, device_batches, fits_device, jpeg_frame
-from models_zoo.inference import (
-    TORCH_MODES,
-    CropDataset,
-    InferenceConfig,
-    centre_crops,
-    geometry_key,
-    load_crops,
-    make_loader,
-)
+from models_zoo.geometry import TORCH_MODES, geometry_key
+from models_zoo.inference import CropDataset, InferenceConfig, centre_crops, load_crops, make_loader
 from models_zoo.registry import Preprocessing
 
 LITE0 = Preprocessing(input_size=224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))

@@ -9,7 +9,7 @@ import os, sys
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relabel.settings")
 import django
 django.setup()
-import models_zoo.services, models_zoo.tasks, models_zoo.inference, models_zoo.weights
+import models_zoo.chunks, models_zoo.tasks, models_zoo.inference, models_zoo.weights
 from django.core.management import call_command
 call_command("check")
 call_command("list_models")

@@ -4,7 +4,8 @@ import pytest
 from django.utils import timezone
 
 from annotation.taxonomy import load_taxonomy
-from models_zoo import services
+from models_zoo import chunks as services
+from models_zoo import store
 from models_zoo.models import ChunkStatus, ImageFeature, InferenceChunk, Prediction
 from tests.factories import DatasetFactory, ImageFactory
 
@@ -74,11 +75,11 @@ def test_it_requeues_open_chunks_instead_of_duplicating_them(dataset):
 
 
 def test_it_refuses_a_bad_topk_or_an_empty_taxonomy(dataset):
-    with pytest.raises(services.ProposalError, match="--topk"):
+    with pytest.raises(store.ProposalError, match="--topk"):
         services.plan_proposal(dataset, MODELS, topk=0)
     dataset.images.all().delete()
     from annotation.models import LabelClass
 
     LabelClass.objects.all().delete()
-    with pytest.raises(services.ProposalError, match="load_taxonomy"):
+    with pytest.raises(store.ProposalError, match="load_taxonomy"):
         services.plan_proposal(dataset, MODELS, topk=5)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models_zoo.inference import CropDataset, geometry_key, load_crops, resized_geometry
+from models_zoo.geometry import geometry_key, resized_geometry
+from models_zoo.inference import CropDataset, load_crops
 from models_zoo.registry import BUILTIN_MODELS, Preprocessing
 
 LITE0 = Preprocessing(input_size=224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))

@@ -13,7 +13,7 @@ from django.test import override_settings
 from annotation.importer import import_images
 from annotation.models import CandidateLabel, Dataset, Image, LabelClass
 from annotation.taxonomy import load_taxonomy
-from models_zoo import services
+from models_zoo import similar
 from models_zoo.features import decode_vectors
 from models_zoo.models import ImageFeature, InferenceChunk, Prediction
 from tests.requirements import copy_samples, require_models
@@ -121,6 +121,6 @@ def test_it_stores_normalised_features_for_nearest_neighbours(proposed):
     vectors = decode_vectors([bytes(f.vector) for f in features], 1280)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=2e-3)
     image = Image.objects.filter(dataset__name=DATASET).first()
-    neighbours = services.similar_images(image, k=5)
+    neighbours = similar.similar_images(image, k=5)
     assert len(neighbours) == 5 and image.pk not in [i for i, _ in neighbours]
     assert [s for _, s in neighbours] == sorted((s for _, s in neighbours), reverse=True)

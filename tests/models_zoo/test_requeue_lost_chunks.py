@@ -3,8 +3,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from models_zoo.chunks import lost_chunk_ids
 from models_zoo.models import ChunkStatus, InferenceChunk
-from models_zoo.services import lost_chunk_ids
 from tests.factories import DatasetFactory
 
 pytestmark = pytest.mark.django_db

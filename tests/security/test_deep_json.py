@@ -7,7 +7,8 @@ import pytest
 from django.test import Client
 from rest_framework.exceptions import ParseError
 
-from annotation.models import ClassifyResponse, ContainsJudgment, Label1000Response
+from annotation.models import ClassifyResponse, ContainsJudgment
+from label1000.models import Label1000Response
 from relabel.api_parsers import BoundedJSONParser
 from tasks.models import Assignment, Worker
 from tasks.signing import make_token

@@ -10,7 +10,7 @@ from analytics import exports, jobs
 from analytics.models import ClassifyResult, JobRun, SelectionFrequency
 from analytics.services import aggregate_dataset
 from annotation.models import CandidateLabel
-from models_zoo import services
+from models_zoo import chunks
 from models_zoo.models import ChunkStatus, ImageFeature, InferenceChunk, Prediction
 from tests.analytics.demo_data import build_demo_like
 from tests.factories import DatasetFactory, ImageFactory, LabelClassFactory
@@ -27,7 +27,7 @@ def _chunk(images: int = 3) -> InferenceChunk:
 
 def _fake_results(chunk):
     ranked = {i: {"m1": [(1, 0.6), (2, 0.3)], "m2": [(2, 0.5), (3, 0.4)]} for i in chunk.image_ids}
-    return services._Results({"m1": "v1", "m2": "v1"}, ranked, {i: b"\x00\x3c" * 4 for i in chunk.image_ids}, 4, [])
+    return chunks._Results({"m1": "v1", "m2": "v1"}, ranked, {i: b"\x00\x3c" * 4 for i in chunk.image_ids}, 4, [])
 
 
 def _fake_infer_window(window, progress, device, writer):
@@ -47,49 +47,49 @@ def _lose_the_lease(chunk: InferenceChunk) -> None:
 
 def test_a_chunk_whose_worker_dies_every_time_fails_after_a_bounded_number_of_attempts():
     chunk = _chunk()
-    for _ in range(services.MAX_ATTEMPTS):
-        assert services.claim_chunk(chunk.pk, "doomed")  # the worker is killed: nothing releases the chunk
+    for _ in range(chunks.MAX_ATTEMPTS):
+        assert chunks.claim_chunk(chunk.pk, "doomed")  # the worker is killed: nothing releases the chunk
         _lose_the_lease(chunk)
-    assert services.claim_chunk(chunk.pk, "next") == ""
+    assert chunks.claim_chunk(chunk.pk, "next") == ""
     chunk.refresh_from_db()
-    assert chunk.status == ChunkStatus.FAILED and chunk.attempts == services.MAX_ATTEMPTS
+    assert chunk.status == ChunkStatus.FAILED and chunk.attempts == chunks.MAX_ATTEMPTS
     assert "gave up after" in chunk.error and chunk.finished_at is not None
 
 
 def test_a_chunk_that_raises_every_time_fails_after_max_attempts():
     chunk = _chunk()
-    with patch.object(services, "_infer_window", side_effect=RuntimeError("boom")):
-        for _ in range(services.MAX_ATTEMPTS + 2):
+    with patch.object(chunks, "_infer_window", side_effect=RuntimeError("boom")):
+        for _ in range(chunks.MAX_ATTEMPTS + 2):
             with pytest.raises(RuntimeError):
-                services.process_chunk(chunk.pk, "w")
+                chunks.process_chunk(chunk.pk, "w")
             chunk.refresh_from_db()
             if chunk.status == ChunkStatus.FAILED:
                 break
-    assert chunk.status == ChunkStatus.FAILED and chunk.attempts == services.MAX_ATTEMPTS
+    assert chunk.status == ChunkStatus.FAILED and chunk.attempts == chunks.MAX_ATTEMPTS
 
 
-@patch.object(services, "_infer_window", _fake_infer_window)
+@patch.object(chunks, "_infer_window", _fake_infer_window)
 def test_a_chunk_delivered_twice_stores_its_rows_once():
     chunk = _chunk()
-    first = services.process_chunk(chunk.pk, "w1")
+    first = chunks.process_chunk(chunk.pk, "w1")
     counts = _rows(chunk)
     assert first.processed and counts == (6, 10, 3)  # 2 models x 3; {1,2,3} plus original 0 on one; 3 features
-    assert not services.process_chunk(chunk.pk, "w2").processed
+    assert not chunks.process_chunk(chunk.pk, "w2").processed
     InferenceChunk.objects.filter(pk=chunk.pk).update(status=ChunkStatus.PENDING)  # redelivered after the ack was lost
-    assert services.process_chunk(chunk.pk, "w3").processed
+    assert chunks.process_chunk(chunk.pk, "w3").processed
     assert _rows(chunk) == counts
 
 
 def test_a_worker_that_outlives_its_lease_cannot_store_over_the_one_that_took_over():
     chunk = _chunk()
-    slow_token = services.claim_chunk(chunk.pk, "slow")
+    slow_token = chunks.claim_chunk(chunk.pk, "slow")
     _lose_the_lease(chunk)
-    with patch.object(services, "_infer_window", _fake_infer_window):
-        assert services.process_chunk(chunk.pk, "fast").processed
+    with patch.object(chunks, "_infer_window", _fake_infer_window):
+        assert chunks.process_chunk(chunk.pk, "fast").processed
         counts = _rows(chunk)
         results = _fake_results(chunk)
-        with pytest.raises(services.ChunkBusy):
-            services._store(chunk, slow_token, results)  # the slow worker finally finishes
+        with pytest.raises(chunks.ChunkBusy):
+            chunks._store(chunk, slow_token, results)  # the slow worker finally finishes
     assert _rows(chunk) == counts
 
 

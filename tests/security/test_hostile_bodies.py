@@ -7,8 +7,9 @@ from django.conf import settings
 from django.test import Client
 
 from analytics.models import JobRun
-from annotation.models import ClassifyResponse, ContainsJudgment, ErrorTag, Label1000Response
+from annotation.models import ClassifyResponse, ContainsJudgment
 from annotation.submission import MAX_BODY_BYTES
+from label1000.models import ErrorTag, Label1000Response
 from tasks.models import Assignment, Worker
 from tasks.signing import make_token
 from tests.security.world import World

@@ -11,14 +11,14 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("annotation", "tasks", "analytics", "models_zoo", "relabel")
+APPS = ("annotation", "tasks", "analytics", "models_zoo", "label1000", "demo", "relabel")
 CLIENT_MODULES = {
     "urllib.request", "urllib3", "requests", "httpx", "http.client", "aiohttp", "pycurl", "socket",
     "smtplib", "ftplib", "xmlrpc.client", "boto3", "botocore", "huggingface_hub",
 }
 ALLOWED = {
     ("tasks/mturk.py", "boto3"), ("tasks/mturk.py", "botocore"),  # MTurk client, endpoint from settings
-    ("tasks/simulator/validation.py", "botocore"),  # reads boto's bundled API model, no network
+    ("tasks/simulators/mturk/validation.py", "botocore"),  # reads boto's bundled API model, no network
     ("tasks/prolific.py", "requests"),  # Prolific client, base URL from settings
     ("tasks/simulators/prolific/participants.py", "requests"),  # simulated participants on our own pages
 }

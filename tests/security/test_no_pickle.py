@@ -11,7 +11,7 @@ from kombu.serialization import dumps, loads
 from relabel.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE_DIRS = ("relabel", "annotation", "tasks", "models_zoo", "analytics", "scripts", "bench")
+SOURCE_DIRS = ("relabel", "annotation", "tasks", "models_zoo", "label1000", "demo", "analytics", "scripts", "bench")
 UNSAFE = [
     (re.compile(r"\bpickle\.loads?\("), "pickle.load"),
     (re.compile(r"\bcloudpickle\b|\bdill\b"), "pickle-like module"),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("annotation", "tasks", "analytics", "models_zoo", "relabel")
+APPS = ("annotation", "tasks", "analytics", "models_zoo", "label1000", "demo", "relabel")
 
 
 def _templates() -> list[Path]:

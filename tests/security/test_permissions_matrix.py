@@ -16,8 +16,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from analytics.models import ClassifyResult, JobRun, SelectionFrequency
-from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Image, Label1000Response, LabelClass
+from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Image, LabelClass
 from annotation.submission import result_body
+from label1000.models import Label1000Response
 from models_zoo.models import Prediction
 from tasks.models import Assignment, Worker
 from tasks.signing import make_token

@@ -11,7 +11,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from rest_framework.authtoken.models import Token
 
 from analytics.access import create_scoped_token
-from annotation.models import Dataset, ErrorTag, ErrorType, Image, Label1000Response, LabelClass
+from annotation.models import Dataset, Image, LabelClass
+from label1000.models import ErrorTag, ErrorType, Label1000Response
 from models_zoo.models import Prediction
 from tasks.models import (
     Assignment,

@@ -5,12 +5,12 @@ from collections import Counter
 
 import pytest
 
-from analytics.simulate import simulate
 from annotation.models import ClassifyResponse, ContainsJudgment
 from tasks.adaptive import AdaptiveSettings, classify_decided, contains_decided
 from tasks.builders import ClassifyOptions, ContainsOptions, build_classify_batch, build_contains_batch
 from tasks.models import HitItem, Provider, TaskKind
 from tasks.quality import counted
+from tasks.simulators.annotators import simulate
 from tasks.top_up import classify_answers, contains_counts, plan_top_up, savings, top_up
 from tests.analytics.demo_data import build_candidates
 

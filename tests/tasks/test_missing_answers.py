@@ -10,7 +10,7 @@ from django.core.management import call_command
 from tasks.models import Assignment
 from tasks.providers import get_provider
 from tasks.services import DEFAULT_MISSING_FEEDBACK, publish_batch, spent_cost
-from tasks.simulator.store import Store
+from tasks.simulators.mturk.store import Store
 from tests.factories import UserFactory
 from tests.mturk_sim import accept, make_batch, running_simulator, submit
 

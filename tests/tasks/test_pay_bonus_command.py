@@ -11,7 +11,7 @@ from django.utils import timezone
 from tasks.models import Assignment, Bonus, Provider
 from tasks.providers import get_provider
 from tasks.services import publish_batch
-from tasks.simulator.store import Store
+from tasks.simulators.mturk.store import Store
 from tasks.transitions import transition
 from tests.factories import AssignmentFactory, BatchFactory, HitFactory, WorkerFactory
 from tests.mturk_sim import accept, make_batch, running_simulator, submit

@@ -13,8 +13,8 @@ from tasks.models import Assignment, Batch, Bonus, Hit, Provider, Worker
 from tasks.mturk import MTurkError
 from tasks.providers import CrowdProvider, ProviderError, get_provider
 from tasks.services import publish_batch, spent_cost
-from tasks.simulator.store import STARTING_BALANCE as SIM_STARTING_BALANCE
-from tasks.simulator.store import Store
+from tasks.simulators.mturk.store import STARTING_BALANCE as SIM_STARTING_BALANCE
+from tasks.simulators.mturk.store import Store
 from tasks.transitions import TransitionError, transition
 from tests.factories import AssignmentFactory, WorkerFactory
 from tests.mturk_sim import accept, advance_clock, inject_fault, make_batch, running_simulator, submit

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from tasks.models import Hit
 from tasks.services import estimate_cost
-from tasks.simulator.store import Store
+from tasks.simulators.mturk.store import Store
 from tests.mturk_sim import make_batch, running_simulator
 
 pytestmark = pytest.mark.django_db

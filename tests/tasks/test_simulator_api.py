@@ -5,9 +5,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tasks.mturk import external_question
-from tasks.simulator import operations
-from tasks.simulator.store import Store
-from tasks.simulator.validation import RequestError, validate
+from tasks.simulators.mturk import operations
+from tasks.simulators.mturk.store import Store
+from tasks.simulators.mturk.validation import RequestError, validate
 from tests.mturk_sim import accept, post_form, running_simulator
 
 HIT_TYPE = {"Title": "t", "Description": "d", "Reward": "0.10", "AssignmentDurationInSeconds": 600,

@@ -10,8 +10,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tasks.mturk import external_question
-from tasks.simulator.operations import HIT_ALREADY_EXISTS
-from tasks.simulator.server import MAX_BODY, MAX_JSON_DEPTH, make_server
+from tasks.simulators.mturk.operations import HIT_ALREADY_EXISTS
+from tasks.simulators.mturk.server import MAX_BODY, MAX_JSON_DEPTH, make_server
 from tests.mturk_sim import accept, advance_clock, inject_fault, post_form, running_simulator, submit
 
 HIT_TYPE = {"Title": "t", "Description": "d", "Reward": "0.10", "AssignmentDurationInSeconds": 600,

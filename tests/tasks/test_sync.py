@@ -9,7 +9,7 @@ from tasks.models import Assignment, Provider
 from tasks.privacy import public_worker_id
 from tasks.providers import get_provider
 from tasks.services import publish_batch, sync_batch
-from tasks.simulator.store import Store
+from tasks.simulators.mturk.store import Store
 from tasks.tasks import sync_published_batches
 from tasks.transitions import transition
 from tests.factories import AssignmentFactory, WorkerFactory

@@ -4,8 +4,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics.aggregation import TIE_CONVENTIONS, TIES_SMALLEST
 from analytics.models import ClassifyResult, ImageCategory
-from analytics.services import CATEGORIES_HELP, aggregate_dataset
+from analytics.services import aggregate_dataset
 from annotation.models import Dataset
+from tasks.builders import CATEGORIES_HELP
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics.model_report import ModelReport, build_model_report, table
-from analytics.stats import DEFAULT_RESAMPLES, Estimate
 from annotation.models import Dataset
+from relabel.stats import DEFAULT_RESAMPLES, Estimate
 
 SHOWN = ["top1", "top5", "multilabel", "main_label", "sf_top1", "sf_original"]
 

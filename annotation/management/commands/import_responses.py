@@ -3,9 +3,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotation.importer import ImportError_, get_or_create_dataset
-from annotation.label1000_import import import_label1000
 from annotation.models import Dataset
 from annotation.response_import import ResponseImportError, import_responses
+from label1000.importer import import_label1000
 from tasks.models import TaskKind
 
 SHOWN_ERRORS = 50

@@ -4,7 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from annotation.models import Dataset
-from models_zoo import services
+from models_zoo import chunks as services
+from models_zoo import store
 from models_zoo.models import ChunkStatus, InferenceChunk
 from models_zoo.registry import RegistryError
 
@@ -37,7 +38,7 @@ class Command(BaseCommand):
             if inline:
                 services.check_weights(names)
             plan = services.plan_proposal(dataset, names, options["topk"], options["chunk_size"])
-        except (RegistryError, services.ProposalError) as exc:
+        except (RegistryError, store.ProposalError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"{plan.images_to_process} images to process in {len(plan.chunk_ids)} chunks "

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from tasks.simulator.server import make_server
+from tasks.simulators.mturk.server import make_server
 
 
 class Command(BaseCommand):

@@ -2,9 +2,9 @@
 
 import pytest
 
-from analytics.simulate import simulate
 from tasks.builders import ContainsOptions, build_contains_batch
 from tasks.models import Batch, Provider, TaskKind
+from tasks.simulators.annotators import simulate
 from tests.analytics.demo_data import build_candidates
 from tests.e2e.browser.helpers import screenshot
 from tests.factories import UserFactory

@@ -2,7 +2,7 @@
 
 from annotation.models import ContainsJudgment
 from tasks.models import Assignment
-from tasks.simulator.store import Store
+from tasks.simulators.mturk.store import Store
 from tests.e2e.browser.helpers import published_contains_hit, screenshot, wait_for_images
 from tests.mturk_sim import accept
 

@@ -2,7 +2,7 @@
 
 from django.core.management import call_command
 
-from annotation.models import Label1000Response
+from label1000.models import Label1000Response
 from tasks.models import Batch, Hit, TaskKind
 from tests.e2e.browser.helpers import image_with_files, screenshot, wait_for_images
 from tests.factories import DatasetFactory, LabelClassFactory

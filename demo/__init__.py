@@ -1,0 +1,1 @@
+"""`make demo`: the whole pipeline on the photos bundled in demo/images/, then the site."""
