@@ -72,7 +72,8 @@ def submitted_by_confirmation(dataset: Dataset) -> dict[str, int]:
 def money(dataset: Dataset) -> dict:
     """Spent: what the platforms charged (tasks.services.spent_cost: rewards, bonuses, each round's fees).
     Committed: the full cost of every published HIT still open. Unanswered: work submitted on a platform
-    whose answers never reached us, awaiting the researcher's decision (it is paid if left alone)."""
+    whose answers never reached us, awaiting the researcher's decision (it is paid if left alone); on
+    Prolific the HITs of such a session, decided on Prolific's site."""
     spent = Decimal(0)
     committed = Decimal(0)
     for batch in Batch.objects.filter(dataset=dataset):
@@ -80,11 +81,10 @@ def money(dataset: Dataset) -> dict:
         open_hits = batch.hits.filter(status=Hit.Status.PUBLISHED).count()
         rate = 1 + (fee_rate(batch.assignments_per_hit) if charges_fee(batch.provider) else 0)
         committed += open_hits * batch.assignments_per_hit * batch.reward * rate
-    unanswered = Assignment.objects.filter(
-        hit__batch__dataset=dataset, answer_missing=True, status=Assignment.Status.SUBMITTED
-    ).count()
+    missing = Assignment.objects.filter(hit__batch__dataset=dataset, answer_missing=True)
     return {"spent": spent.quantize(Decimal("0.01")), "committed": committed.quantize(Decimal("0.01")),
-            "unanswered": unanswered}
+            "unanswered": missing.filter(status=Assignment.Status.SUBMITTED).count(),
+            "unanswered_prolific": missing.filter(status=Assignment.Status.ACCEPTED).count()}
 
 
 def adaptive_savings(dataset: Dataset) -> list[Savings]:

@@ -20,8 +20,10 @@ from typing import Any
 import requests
 from django.conf import settings
 
+from tasks.models import Provider
 from tasks.providers.base import ProviderError
 
+SIMULATOR_TOKEN = "simulator"  # noqa: S105 (the simulator accepts any token)
 log = logging.getLogger(__name__)
 API = "/api/v1"
 RETRYABLE = frozenset({500, 502, 503, 504})
@@ -69,6 +71,13 @@ def read_token() -> str:
             "app.prolific.com → API tokens"
         )
     return token
+
+
+def client_for(target: str) -> Client:
+    """The client of a target: Prolific itself, or the offline simulator (settings.PROLIFIC_SIMULATOR_URL)."""
+    if target == Provider.PROLIFIC_SIM:
+        return make_client(settings.PROLIFIC_SIMULATOR_URL, SIMULATOR_TOKEN)
+    return make_client()
 
 
 def make_client(base_url: str | None = None, token: str | None = None) -> Client:

@@ -8,6 +8,7 @@ never gets two assignments of one HIT (the (hit, worker) constraint), and a sess
 returned or timed out frees its unfinished HITs.
 """
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -16,12 +17,15 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 
+from tasks import prolific
 from tasks.models import Assignment, Batch, Hit, ProlificSession, ProlificStudy, Provider, Worker
 from tasks.providers.base import ProviderError
 from tasks.transitions import AssignmentStatus, TransitionError, settle_confirmation, transition
 
 PROLIFIC_TARGETS = (Provider.PROLIFIC, Provider.PROLIFIC_SIM)
 PROLIFIC_ID = re.compile(r"[0-9a-f]{24}")
+LANDING_ATTEMPTS = 2
+LANDING_TIMEOUT_SECONDS = 10.0
 
 
 class ArrivalRefused(ProviderError):
@@ -69,10 +73,11 @@ def arrive(batch: Batch, arrival: Arrival) -> str:
 
 
 def _open_session(batch: Batch, arrival: Arrival) -> ProlificSession:
-    from tasks.providers import get_provider
-
+    # Two quick tries: a participant waits on this page, never through a long retry loop.
+    client = dataclasses.replace(prolific.client_for(batch.provider), max_attempts=LANDING_ATTEMPTS,
+                                 timeout=LANDING_TIMEOUT_SECONDS)
     try:
-        remote = get_provider(batch.provider).submission(arrival.session_id)
+        remote = prolific.get_submission(client, arrival.session_id)
     except ProviderError as exc:
         if getattr(exc, "status", None) == 404:
             raise ArrivalRefused("Prolific does not know this session: open the study again from Prolific",

@@ -285,7 +285,7 @@ class Savings:
 def savings(dataset: Dataset, kind: str) -> Savings | None:
     """None without adaptive batches. Judgments: counted answers on the items in scope, against every
     item at the maximum. Cost: every HIT of the adaptive rounds at its assignments, against the first
-    round's HITs at the maximum (both with MTurk's fee, as create_hits prices them)."""
+    round's HITs at the maximum (both with the platform's fee where it charges one, as create_hits prices them)."""
     first = first_round(dataset, kind)
     if first is None:
         return None
@@ -293,8 +293,9 @@ def savings(dataset: Dataset, kind: str) -> Savings | None:
     settings = plan.settings
     batches = [b for b in adaptive_batches(dataset, kind)
                if b.pk == first.pk or b.options["adaptive"].get("first_batch") == first.pk]
-    cost = sum((batch_cost(b.hits.count(), b.assignments_per_hit, b.reward) for b in batches), Decimal("0.00"))
-    fixed_cost = batch_cost(first.hits.count(), settings.max_assignments, first.reward)
+    cost = sum((batch_cost(b.hits.count(), b.assignments_per_hit, b.reward, b.provider) for b in batches),
+               Decimal("0.00"))
+    fixed_cost = batch_cost(first.hits.count(), settings.max_assignments, first.reward, first.provider)
     if kind == TaskKind.CONTAINS:
         scope = _scope_items(dataset, kind).values_list("image_id", "hit__label_id").distinct()
         pairs = set(scope)

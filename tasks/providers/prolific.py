@@ -10,7 +10,6 @@ UPDATE) before the one pay call: Prolific pays again on every call, so a claimed
 again, whatever crashes or retries.
 """
 
-import dataclasses
 import math
 import secrets
 from dataclasses import dataclass
@@ -27,14 +26,11 @@ from tasks.prolific_flow import PROLIFIC_TARGETS, free_session, session_assignme
 from tasks.providers.base import CLAIM_TTL, DEFAULT_REJECT_FEEDBACK, CrowdProvider, ProviderError, SyncReport
 from tasks.transitions import AssignmentStatus, TransitionError, settle_confirmation, transition
 
-SIMULATOR_TOKEN = "simulator"  # noqa: S105 (the simulator accepts any token)
 TARGET_MINUTES_PER_SESSION = 10
 DEFAULT_DEVICES = ["desktop"]
 REJECTION_CATEGORY = "FAILED_CHECK"
 MEASURED_MINIMUM = 20
 MEASURED_SAMPLE = 1000
-LANDING_ATTEMPTS = 2
-LANDING_TIMEOUT_SECONDS = 10.0
 CENT = Decimal("0.01")
 TITLES = {
     "contains": "Find a named object in grids of photos",
@@ -198,10 +194,7 @@ class ProlificProvider(CrowdProvider):
     @property
     def client(self) -> prolific.Client:
         if self._client is None:
-            if self.target == Provider.PROLIFIC_SIM:
-                self._client = prolific.make_client(settings.PROLIFIC_SIMULATOR_URL, SIMULATOR_TOKEN)
-            else:
-                self._client = prolific.make_client()
+            self._client = prolific.client_for(self.target)
         return self._client
 
     def check_base_url(self) -> None:
@@ -215,11 +208,6 @@ class ProlificProvider(CrowdProvider):
         if not settings.PROLIFIC_WORKSPACE_ID:
             return None
         return prolific.workspace_balance(self.client, settings.PROLIFIC_WORKSPACE_ID)
-
-    def submission(self, session_id: str) -> dict:
-        """One submission, for a participant's landing page: two tries and a short timeout, never a long wait."""
-        quick = dataclasses.replace(self.client, max_attempts=LANDING_ATTEMPTS, timeout=LANDING_TIMEOUT_SECONDS)
-        return prolific.get_submission(quick, session_id)
 
     # -- publish -------------------------------------------------------------------------------------
     def _push_publish(self, hit: Hit) -> list[str]:
@@ -315,6 +303,8 @@ class ProlificProvider(CrowdProvider):
             else:
                 report.unchanged += 1
         elif status == "AWAITING REVIEW" and not self._answers_stored(session):
+            # Shown on the dashboard; the researcher decides on Prolific's site and the next sync follows.
+            session_assignments(session).filter(status=AssignmentStatus.ACCEPTED).update(answer_missing=True)
             report.missing_answer.append(submission["id"])
         else:
             if status != "AWAITING REVIEW":  # reviewed on Prolific: HITs left unanswered go back to others

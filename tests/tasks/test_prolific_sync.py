@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from analytics.views import money
 from tasks.models import Assignment, ProlificSession
 from tasks.providers import get_provider
 from tasks.services import publish_batch, spent_cost, sync_batch
@@ -45,7 +46,9 @@ def test_a_submission_with_no_stored_answer_is_never_approved_and_is_reported(cl
     report = sync_batch(published)
     assert report.missing_answer == [session] and report.approved == 0
     assert submission_status(prolific, session) == "AWAITING REVIEW"
-    assert Assignment.objects.get(worker__external_id=participant("max")).status == Assignment.Status.ACCEPTED
+    unanswered = Assignment.objects.get(worker__external_id=participant("max"))
+    assert (unanswered.status, unanswered.answer_missing) == (Assignment.Status.ACCEPTED, True)
+    assert money(published.dataset)["unanswered_prolific"] == 1  # listed on the dashboard
     out = StringIO()
     call_command("sync_assignments", batch=published.pk, stdout=out)
     assert f"{session}: submitted on the platform but no answer is stored here" in out.getvalue()

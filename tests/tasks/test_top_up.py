@@ -90,7 +90,8 @@ def test_it_reports_judgments_and_money_against_fixed_redundancy(images):
     result = savings(batch.dataset, "contains")
     assert (result.plan.decided, result.judgments, result.fixed_judgments) == (4, 12, 36)
     assert result.saved_share == pytest.approx(2 / 3)
-    assert result.fixed_cost == Decimal("1.08") and result.cost == Decimal("0.36")  # 1 HIT x 9 vs x 3 x $0.12
+    # 1 HIT x 9 vs x 3 at $0.10: a local batch pays no platform fee
+    assert result.fixed_cost == Decimal("0.90") and result.cost == Decimal("0.30")
     assert top_up(batch.dataset, "contains").builds == []
 
 
