@@ -30,7 +30,8 @@ def _staff_token(live_site: LiveSite, username: str) -> str:
 
 def _counts(live_site: LiveSite) -> dict:
     return live_site.run(
-        "from annotation.models import ClassifyResponse, ContainsJudgment, Label1000Response, Dataset\n"
+        "from annotation.models import ClassifyResponse, ContainsJudgment, Dataset\n"
+        "from label1000.models import Label1000Response\n"
         "from tasks.models import Assignment, Worker\n"
         "result = {m.__name__: m.objects.count() for m in "
         "(ClassifyResponse, ContainsJudgment, Label1000Response, Dataset, Assignment, Worker)}"
