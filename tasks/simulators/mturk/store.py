@@ -1,12 +1,8 @@
-"""The simulator's state: one JSON document on disk, rewritten atomically after every change."""
+"""The MTurk simulator's state: its empty document and the file that holds it."""
 
-import json
-import os
-import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from tasks.simulators.state import StateFile
 
 STARTING_BALANCE = "10000.00"
 
@@ -25,39 +21,8 @@ def empty_state() -> dict:
     }
 
 
-class Store:
-    """Serialises access with a lock; `change()` yields the state and saves it if the block succeeds."""
+class Store(StateFile):
+    """The MTurk simulator's state file."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-
-    def load(self) -> dict:
-        if not self.path.exists():
-            return empty_state()
-        return {**empty_state(), **json.loads(self.path.read_text())}
-
-    def save(self, state: dict) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(state, handle, indent=1, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-    @contextmanager
-    def change(self) -> Iterator[dict]:
-        with self._lock:
-            state = self.load()
-            yield state
-            self.save(state)
-
-    @contextmanager
-    def read(self) -> Iterator[dict]:
-        with self._lock:
-            yield self.load()
+        super().__init__(path, empty_state)

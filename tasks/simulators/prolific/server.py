@@ -16,12 +16,9 @@ with drop_path) and close the connection without a reply.
 
 import json
 import logging
-import os
 import re
-import tempfile
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from decimal import Decimal
 from html import escape
 from http import HTTPStatus
@@ -32,6 +29,7 @@ from urllib.parse import parse_qsl, urlencode, urlparse
 from relabel.json_input import JSONInputError, load_json
 from tasks.simulators.prolific import operations as ops
 from tasks.simulators.prolific.operations import SimError
+from tasks.simulators.state import StateFile
 
 MAX_BODY = 64 * 1024
 MAX_DEPTH = 20
@@ -40,40 +38,9 @@ log = logging.getLogger(__name__)
 ID = "([0-9a-zA-Z_-]{1,64})"
 
 
-class Store:
-    """One JSON document, rewritten atomically after each change, behind a lock."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-
-    def _load(self) -> dict:
-        if not self.path.exists():
-            return ops.empty_state()
-        return {**ops.empty_state(), **json.loads(self.path.read_text())}
-
-    def _save(self, state: dict) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(state, handle, indent=1, sort_keys=True)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-    @contextmanager
-    def change(self) -> Iterator[dict]:
-        with self._lock:
-            state = self._load()
-            yield state
-            self._save(state)
-
-
 class Handler(BaseHTTPRequestHandler):
     server_version = "ProlificSimulator/1"
-    store: Store
+    store: StateFile
     fee_rate: Decimal
 
     def log_message(self, format: str, *args) -> None:
@@ -239,7 +206,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def make_server(state_path: Path, fee_rate: Decimal, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
     """A simulator on host:port (0: a free port) keeping its state in `state_path`."""
-    handler = type("BoundHandler", (Handler,), {"store": Store(state_path), "fee_rate": fee_rate})
+    handler = type("BoundHandler", (Handler,), {"store": StateFile(state_path, ops.empty_state), "fee_rate": fee_rate})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
