@@ -21,7 +21,7 @@ from relabel.chart_export import export_response
 from relabel.csv_safety import safe_cell
 from relabel.staff import staff_only
 from tasks.models import Assignment, Batch, Hit, TaskKind, Worker
-from tasks.pricing import charges_fee, fee_rate
+from tasks.pricing import platform_fee_rate
 from tasks.privacy import public_worker_id
 from tasks.quality import COUNTED_STATUSES, counted
 from tasks.services import spent_cost
@@ -79,7 +79,7 @@ def money(dataset: Dataset) -> dict:
     for batch in Batch.objects.filter(dataset=dataset):
         spent += spent_cost(batch).total
         open_hits = batch.hits.filter(status=Hit.Status.PUBLISHED).count()
-        rate = 1 + (fee_rate(batch.assignments_per_hit) if charges_fee(batch.provider) else 0)
+        rate = 1 + platform_fee_rate(batch.provider, batch.assignments_per_hit)
         committed += open_hits * batch.assignments_per_hit * batch.reward * rate
     missing = Assignment.objects.filter(hit__batch__dataset=dataset, answer_missing=True)
     return {"spent": spent.quantize(Decimal("0.01")), "committed": committed.quantize(Decimal("0.01")),

@@ -74,8 +74,8 @@ class BuildResult:
 
 
 def batch_cost(n_hits: int, assignments: int, reward: Decimal, provider: str) -> Decimal:
-    """Total cost in dollars of `n_hits` HITs: rewards plus the platform's fee (MTurk only), to the cent."""
-    rate = pricing.fee_rate(assignments) if pricing.charges_fee(provider) else Decimal(0)
+    """Total cost in dollars of `n_hits` HITs: rewards plus the platform's fee (MTurk's, Prolific's), to the cent."""
+    rate = pricing.platform_fee_rate(provider, assignments)
     total = Decimal(n_hits * assignments) * Decimal(reward) * (1 + rate)
     return total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 

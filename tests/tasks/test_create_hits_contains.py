@@ -71,10 +71,12 @@ def test_it_shuffles_deterministically_by_seed(dataset):
     assert order(2) != first
 
 
-def test_it_prices_hits_with_mturks_fee():
+def test_it_prices_hits_with_the_platforms_fee(settings):
+    settings.PROLIFIC_SERVICE_FEE_RATE = Decimal("0.333")
     assert batch_cost(10, 9, Decimal("0.10"), "sandbox") == Decimal("10.80")
     assert batch_cost(10, 10, Decimal("0.10"), "production") == Decimal("14.00")
     assert batch_cost(10, 10, Decimal("0.10"), "local") == Decimal("10.00")
+    assert batch_cost(10, 9, Decimal("0.10"), "prolific") == Decimal("12.00")  # Prolific's 33.3 % service fee
 
 
 def test_it_orders_negative_classes_by_hierarchy():

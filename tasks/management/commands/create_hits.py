@@ -18,7 +18,7 @@ from tasks.builders import (
     categorise_images,
 )
 from tasks.models import Provider, TaskKind
-from tasks.pricing import charges_fee
+from tasks.pricing import fee_name
 
 DEFAULT_ASSIGNMENTS = 9
 
@@ -84,7 +84,7 @@ class Command(BaseCommand):
             self.stderr.write(GOLD_WARNINGS_HELP)
         verb = "created" if result.created else "already exists (same inputs), nothing created:"
         provider = result.batch.provider
-        fee = "plus MTurk's fee" if charges_fee(provider) else f"no platform fee on {provider}"
+        fee = f"plus {name}" if (name := fee_name(provider)) else f"no platform fee on {provider}"
         self.stdout.write(
             f"batch {result.batch.pk} {verb} {result.n_hits} HITs, {result.n_items} items, "
             f"{result.batch.assignments_per_hit} assignments each; total cost ${result.cost} "
