@@ -300,8 +300,10 @@ CACHES = {
 RELABEL_START_WINDOW_SECONDS = env_int("RELABEL_START_WINDOW_SECONDS", 600)
 RELABEL_STARTS_PER_CLIENT = env_int("RELABEL_STARTS_PER_CLIENT", 30)
 RELABEL_STARTS_PER_WORKER = env_int("RELABEL_STARTS_PER_WORKER", 20)
-# The client address is the last X-Forwarded-For entry (the one our proxy adds) only behind the proxy.
-RELABEL_TRUSTS_PROXY_FORWARDED_FOR = env_bool("RELABEL_TRUSTS_PROXY_FORWARDED_FOR", env_bool("BEHIND_TLS_PROXY", False))
+# Reverse proxies in front of gunicorn (default: 1 behind the TLS proxy, else 0). The client address is the
+# X-Forwarded-For entry that many hops from the right (the one our outermost proxy appended); 0 reads
+# REMOTE_ADDR. Start limits (tasks.starts.client_address) and login throttling (django-axes) both use it.
+RELABEL_TRUSTED_PROXY_COUNT = env_int("RELABEL_TRUSTED_PROXY_COUNT", 1 if env_bool("BEHIND_TLS_PROXY", False) else 0)
 # Unfinished assignments one local annotator account may hold at once.
 RELABEL_LOCAL_MAX_OPEN_ASSIGNMENTS = env_int("RELABEL_LOCAL_MAX_OPEN_ASSIGNMENTS", 3)
 # Rows an MTurk HIT may hold beyond its places (returned assignments wait for their deadline).
@@ -335,8 +337,7 @@ AXES_LOCKOUT_PARAMETERS = [
 ]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# Behind N reverse proxies the client is the N-th address from the right of X-Forwarded-For.
-AXES_IPWARE_PROXY_COUNT = env_int("RELABEL_TRUSTED_PROXY_COUNT", 0) or None
+AXES_IPWARE_PROXY_COUNT = RELABEL_TRUSTED_PROXY_COUNT or None
 AXES_IPWARE_PROXY_ORDER = "right-most"
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else [
     "REMOTE_ADDR"]

@@ -45,13 +45,15 @@ class Starter:
 
 
 def client_address(meta: dict) -> str:
-    """The client's IP: behind our TLS proxy, the address it appended last to X-Forwarded-For.
+    """The client's IP: behind N trusted proxies (RELABEL_TRUSTED_PROXY_COUNT), the X-Forwarded-For entry N
+    hops from the right, the one our outermost proxy appended.
 
-    Earlier entries of that header come from the client and prove nothing; only the proxy's own is kept.
+    Earlier entries of that header come from the client and prove nothing; only the proxies' own are read.
     """
-    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
-    if settings.RELABEL_TRUSTS_PROXY_FORWARDED_FOR and forwarded.strip():
-        return forwarded.split(",")[-1].strip()
+    count = settings.RELABEL_TRUSTED_PROXY_COUNT
+    entries = [entry.strip() for entry in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]
+    if count and len(entries) >= count:
+        return entries[-count]
     return meta.get("REMOTE_ADDR", "")
 
 

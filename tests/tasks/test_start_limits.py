@@ -51,9 +51,13 @@ def test_it_rate_limits_link_study_starts(client, settings):
 
 def test_it_trusts_only_the_address_the_proxy_appended(settings):
     meta = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "1.2.3.4, 203.0.113.5"}
-    settings.RELABEL_TRUSTS_PROXY_FORWARDED_FOR = True
+    settings.RELABEL_TRUSTED_PROXY_COUNT = 1
     assert client_address(meta) == "203.0.113.5"
-    settings.RELABEL_TRUSTS_PROXY_FORWARDED_FOR = False
+    settings.RELABEL_TRUSTED_PROXY_COUNT = 2  # an outer proxy appended 1.2.3.4, the inner one 203.0.113.5
+    assert client_address(meta) == "1.2.3.4"
+    settings.RELABEL_TRUSTED_PROXY_COUNT = 3  # fewer entries than proxies: the header is not ours
+    assert client_address(meta) == "10.0.0.1"
+    settings.RELABEL_TRUSTED_PROXY_COUNT = 0
     assert client_address(meta) == "10.0.0.1"
 
 
