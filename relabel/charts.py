@@ -1,7 +1,7 @@
 """Charts as Vega-Lite specifications built with Altair.
 
 Pages draw them with vega-embed (served from static/vendor/, see scripts/vendor_js.py) through the
-`analytics/chart.html` include; `relabel.chart_export` renders the same spec as SVG, PNG or PDF.
+`charts/chart.html` include; `relabel.chart_export` renders the same spec as SVG, PNG or PDF.
 A chart is data, never markup: the spec reaches the page through json_script and vega-embed draws
 text as text, so nothing here needs escaping.
 
@@ -11,8 +11,8 @@ A page with charts (see analytics.views.image_detail):
                                                                      # to_dict() fits Chart(key, title, spec)
     if (exported := export_response(request, [chart], stem)) is not None:
         return exported                                              # ?chart=sf&format=svg|png|pdf
-    template: {% include "analytics/chart.html" with chart=chart %}, and once in {% block scripts %}:
-              {% include "analytics/chart_scripts.html" %}
+    template: {% include "charts/chart.html" with chart=chart %}, and once in {% block scripts %}:
+              {% include "charts/scripts.html" %}
 """
 
 from collections.abc import Sequence

@@ -1,4 +1,4 @@
-// Draws every chart of the page from its Vega-Lite spec (analytics/chart.html) with vega-embed.
+// Draws every chart of the page from its Vega-Lite spec (charts/chart.html) with vega-embed.
 (function () {
   "use strict";
   const options = {
