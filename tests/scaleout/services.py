@@ -179,7 +179,7 @@ def start_gunicorn(env: dict[str, str], port: int, log: Path, workers: int = 1) 
                "--workers", str(workers), "--timeout", "30", "--graceful-timeout", "5"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
                                start_new_session=True)
-    wait_for(lambda: _healthy(port), 60, f"gunicorn on port {port} (log: {log})")
+    _wait_or_stop(process, lambda: _healthy(port), 60, f"gunicorn on port {port} (log: {log})")
     return process
 
 
@@ -188,8 +188,17 @@ def start_worker(env: dict[str, str], name: str, log: Path, queues: str = "infer
                "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "-l", "info"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
                                start_new_session=True)
-    wait_for(lambda: "ready." in log.read_text(), 120, f"celery worker {name} (log: {log})")
+    _wait_or_stop(process, lambda: "ready." in log.read_text(), 120, f"celery worker {name} (log: {log})")
     return process
+
+
+def _wait_or_stop(process: subprocess.Popen, condition, timeout: float, what: str) -> None:
+    """Wait until the process is ready; one that never gets ready is stopped, not left running after the test."""
+    try:
+        wait_for(condition, timeout, what)
+    except BaseException:
+        stop_process(process, signal.SIGKILL)
+        raise
 
 
 def http(method: str, url: str, body: dict | None = None, timeout: float = 30) -> tuple[int, dict | str]:

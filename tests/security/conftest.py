@@ -22,6 +22,8 @@ def live_site(tmp_path_factory) -> LiveSite:
     """
     require_postgres()
     site = LiveSite(tmp_path_factory.mktemp("live-site"))
-    site.start()
-    yield site
-    site.stop()
+    try:
+        site.start()
+        yield site
+    finally:
+        site.stop()
