@@ -13,12 +13,6 @@ MAGIC = {"svg": b"<svg", "png": b"\x89PNG", "pdf": b"%PDF"}
 
 
 @pytest.fixture
-def staff_client(client):
-    client.force_login(UserFactory(username="staff", is_staff=True))
-    return client
-
-
-@pytest.fixture
 def dataset():
     return build_demo_like()
 

@@ -13,12 +13,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff_client(client):
-    client.force_login(UserFactory(username="staff", is_staff=True))
-    return client
-
-
-@pytest.fixture
 def dataset():
     return build_demo_like()
 

@@ -14,12 +14,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff_client(client):
-    client.force_login(UserFactory(username="staff", is_staff=True))
-    return client
-
-
-@pytest.fixture
 def dataset():
     """A first adaptive CONTAINS round (3 of at most 9) answered by simulated annotators."""
     dataset = build_candidates(n_images=12)

@@ -17,16 +17,18 @@ def project_apps() -> list[str]:
     return sorted(config.name for config in apps.get_app_configs() if Path(config.path).parent == ROOT)
 
 
+def imports_of(node: ast.AST) -> set[str]:
+    """The absolute modules one statement imports (`from a import b` names `a` and `a.b`)."""
+    if isinstance(node, ast.Import):
+        return {alias.name for alias in node.names}
+    if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        return {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return set()
+
+
 def imported_modules(source: str) -> set[str]:
     """Every absolute module a source imports, at the top or inside a function."""
-    found = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module)
-            found |= {f"{node.module}.{alias.name}" for alias in node.names}
-    return found
+    return set().union(*(imports_of(node) for node in ast.walk(ast.parse(source))))
 
 
 def imports_analytics(source: str) -> bool:

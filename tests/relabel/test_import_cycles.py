@@ -8,7 +8,7 @@ lower layer to a higher one, so naming every such import names every cycle.
 import ast
 import re
 
-from tests.relabel.test_dependency_direction import ROOT, project_apps
+from tests.relabel.test_dependency_direction import ROOT, imports_of, project_apps
 
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
 LAYERS_LINE = re.compile(r"^Layers, bottom to top: (.+)$", re.MULTILINE)
@@ -27,16 +27,7 @@ def runtime_imports(source: str) -> set[str]:
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
         for inner in ast.walk(node)
     }
-    found = set()
-    for node in ast.walk(tree):
-        if id(node) in type_only:
-            continue
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module)
-            found |= {f"{node.module}.{alias.name}" for alias in node.names}
-    return found
+    return set().union(*(imports_of(node) for node in ast.walk(tree) if id(node) not in type_only))
 
 
 def module_graph() -> dict[str, set[str]]:
