@@ -15,7 +15,9 @@ A page with charts (see analytics.views.image_detail):
               {% include "charts/scripts.html" %}
 """
 
-from collections.abc import Sequence
+import itertools
+import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import altair as alt
@@ -26,6 +28,7 @@ PLOT_HEIGHT = 240
 CELL = 24  # pixels per heat-map cell
 COUNT_FORMAT = "d"
 SHARE_FORMAT = ".2f"
+MAX_COUNT_TICKS = 6  # intervals on a count axis, at most
 
 
 @dataclass(frozen=True)
@@ -65,19 +68,46 @@ def _records(points: Sequence[Point]) -> list[dict]:
     ]
 
 
-def _value_axis(title: str, counts: bool) -> alt.Axis:
+def _nice_steps() -> Iterator[int]:
+    for power in itertools.count():
+        yield from (base * 10**power for base in (1, 2, 5))
+
+
+def _count_ticks(peak: float) -> list[int]:
+    """0, s, 2s, ... up to the first multiple of s at or above `peak`, s being the smallest 1-2-5 step that
+    needs at most MAX_COUNT_TICKS intervals. Vega's tickMinStep only caps how many ticks there are, not their
+    step: an axis from 0 to 2 still got a tick every 0.5, labelled "0 1 1 2 2" once formatted as integers."""
+    top = max(1, math.ceil(peak))
+    step = next(step for step in _nice_steps() if math.ceil(top / step) <= MAX_COUNT_TICKS)
+    return list(range(0, math.ceil(top / step) * step + 1, step))
+
+
+def _value_encoding(points: Sequence[Point], title: str, counts: bool, value_max: float | None) -> dict:
+    """Axis and scale of the bars' values: integer ticks that cover the tallest bar (or its whisker) for counts."""
     if counts:
-        return alt.Axis(title=title, format=COUNT_FORMAT, tickMinStep=1)
-    return alt.Axis(title=title, format=SHARE_FORMAT, tickCount=5)
+        peak = value_max if value_max is not None else max(
+            (v for p in points for v in (p.value, p.high) if _finite(v) is not None), default=0)
+        ticks = [tick for tick in _count_ticks(peak) if value_max is None or tick <= value_max]
+        axis = alt.Axis(title=title, format=COUNT_FORMAT, values=ticks)
+        return {"axis": axis, "scale": alt.Scale(domain=[0, value_max or ticks[-1]], nice=False, clamp=True)}
+    axis = alt.Axis(title=title, format=SHARE_FORMAT, tickCount=5)
+    scale = alt.Scale(domain=[0, value_max], clamp=True) if value_max is not None else alt.Scale(zero=True)
+    return {"axis": axis, "scale": scale}
 
 
-def _tooltip(category_title: str, counts: bool, with_series: bool) -> list[alt.Tooltip]:
+def _tooltip(points: Sequence[Point], category_title: str, value_title: str, counts: bool,
+             with_series: bool) -> list[alt.Tooltip]:
+    """What a bar has: its category, series and value, its interval and ids only where some bar has them."""
     fmt = COUNT_FORMAT if counts else ".3f"
     tips = [alt.Tooltip("category:N", title=category_title)]
     if with_series:
         tips.append(alt.Tooltip("series:N", title="series"))
-    tips += [alt.Tooltip("value:Q", title="value", format=fmt), alt.Tooltip("low:Q", title="95% CI low", format=fmt),
-             alt.Tooltip("high:Q", title="95% CI high", format=fmt), alt.Tooltip("detail:N", title="ids")]
+    tips.append(alt.Tooltip("value:Q", title=value_title, format=fmt))
+    if any(p.low is not None or p.high is not None for p in points):
+        tips += [alt.Tooltip("low:Q", title="95% CI low", format=fmt),
+                 alt.Tooltip("high:Q", title="95% CI high", format=fmt)]
+    if any(p.detail for p in points):
+        tips.append(alt.Tooltip("detail:N", title="ids"))
     return tips
 
 
@@ -105,20 +135,20 @@ def bar_chart(
     series = list(dict.fromkeys(p.series for p in points))
     coloured = len(series) > 1
     grouped = len(points) > len(categories)  # several series share a category: bars side by side
-    scale = alt.Scale(domain=[0, value_max], clamp=True) if value_max is not None else alt.Scale(zero=True)
-    value = alt.Y("value:Q", axis=_value_axis(value_title, counts), scale=scale)
+    value_encoding = _value_encoding(points, value_title, counts, value_max)
+    value = alt.Y("value:Q", **value_encoding)
     category = alt.X("category:N", sort=categories, axis=alt.Axis(title=category_title, labelAngle=0,
                                                                  labelLimit=120, labelOverlap=True))
     low, high = alt.Y("low:Q"), alt.Y2("high:Q")
     offset = alt.XOffset("series:N", sort=series)
     if horizontal:
-        value = alt.X("value:Q", axis=_value_axis(value_title, counts), scale=scale)
+        value = alt.X("value:Q", **value_encoding)
         category = alt.Y("category:N", sort=categories, axis=alt.Axis(title=category_title, labelLimit=260))
         low, high, offset = alt.X("low:Q"), alt.X2("high:Q"), alt.YOffset("series:N", sort=series)
     base = alt.Chart(alt.Data(values=_records(points))).encode(category, value)
     colour = alt.Color("series:N", sort=series, scale=alt.Scale(range=PALETTE),
                        legend=alt.Legend(title=None, orient="bottom") if coloured else None)
-    bars = base.mark_bar().encode(colour, tooltip=_tooltip(category_title, counts, coloured))
+    bars = base.mark_bar().encode(colour, tooltip=_tooltip(points, category_title, value_title, counts, coloured))
     text = base.mark_text(align="left" if horizontal else "center", baseline="middle" if horizontal else "bottom",
                           dx=3 if horizontal else 0, dy=0 if horizontal else -2, fontSize=10, color="#1d2330")
     text = text.encode(text=alt.Text("value:Q", format=COUNT_FORMAT if counts else SHARE_FORMAT))
@@ -129,8 +159,10 @@ def bar_chart(
         layers.append(whiskers)
     if grouped:
         layers = [layer.encode(offset) for layer in layers]
-    size = {"height": {"step": BAR_STEP * (len(series) if grouped else 1)}} if horizontal else {"height": PLOT_HEIGHT}
-    chart = alt.layer(*layers).properties(title=title, width="container", **size)
+    # As tall as the bars need, in pixels: a {"step": ...} height beside the "container" width makes Vega-Lite
+    # warn in the console on every page ("Dropping fit-y because spec has discrete height").
+    height = BAR_STEP * len(categories) * (len(series) if grouped else 1) if horizontal else PLOT_HEIGHT
+    chart = alt.layer(*layers).properties(title=title, width="container", height=height)
     return Chart(key, title, chart.to_dict(), empty)
 
 

@@ -1,6 +1,9 @@
 """Vega-Lite chart specs: class names on axes, ids in tooltips, integer ticks for counts, zero and empty states."""
 
 import json
+import re
+
+import pytest
 
 from relabel import charts
 from relabel.charts import Point
@@ -20,7 +23,7 @@ def test_it_gives_counts_integer_ticks_and_labels():
                              value_title="images", counts=True)
     bars, text = _layers(chart)[:2]
     axis = bars["encoding"]["y"]["axis"]
-    assert axis["format"] == "d" and axis["tickMinStep"] == 1
+    assert axis["format"] == "d" and axis["values"] == [0, 1, 2, 3, 4, 5]
     assert text["mark"]["type"] == "text" and text["encoding"]["text"]["format"] == "d"
 
 
@@ -67,3 +70,35 @@ def test_it_keeps_markup_in_names_as_plain_data():
     chart = charts.bar_chart("x", payload, [Point(payload, 1, payload)], category_title="c", value_title="v",
                              counts=True)
     assert json.loads(json.dumps(chart.spec))["data"]["values"][0]["category"] == payload
+
+
+def _axis_labels(chart: charts.Chart) -> list[str]:
+    """The tick labels of every axis, as the server-side renderer draws them."""
+    from relabel.chart_export import render
+
+    svg = render(chart.spec, "svg").decode()
+    groups = re.findall(r'<g class="mark-text role-axis-label"[^>]*>(.*?)</g>', svg, re.S)
+    return [label for group in groups for label in re.findall(r"<text[^>]*>([^<]*)</text>", group)]
+
+
+@pytest.mark.parametrize("peak", [1, 2, 3, 7, 13, 40, 1234])
+@pytest.mark.parametrize("horizontal", [False, True], ids=["vertical", "horizontal"])
+def test_it_ticks_counts_at_distinct_integers_whatever_the_peak(peak, horizontal):
+    chart = charts.bar_chart("n", "Images", [Point("a", peak), Point("b", 0)], category_title="c",
+                             value_title="images", counts=True, horizontal=horizontal)
+    ticks = [label.replace(",", "") for label in _axis_labels(chart) if label not in ("a", "b")]
+    assert ticks == sorted(set(ticks), key=int), ticks  # "0 1 1 2 2" for a peak of 2 before
+    assert all(tick.isdigit() for tick in ticks) and int(ticks[-1]) >= peak
+    assert 2 <= len(ticks) <= charts.MAX_COUNT_TICKS + 1
+
+
+def test_it_shows_only_what_a_bar_has_in_its_tooltip():
+    plain = charts.bar_chart("n", "Pairs", [Point("tabby", 3)], category_title="class pair", value_title="images",
+                             counts=True)
+    fields = {t["field"]: t["title"] for t in _layers(plain)[0]["encoding"]["tooltip"]}
+    assert fields == {"category": "class pair", "value": "images"}  # no "95% CI low: null", no empty ids
+    full = charts.bar_chart("a", "Accuracy", [Point("single", 0.8, "m", 0.7, 0.9, detail="281")],
+                            category_title="images", value_title="accuracy", counts=False)
+    fields = {t["field"]: t["title"] for t in _layers(full)[0]["encoding"]["tooltip"]}
+    assert fields == {"category": "images", "value": "accuracy", "low": "95% CI low", "high": "95% CI high",
+                      "detail": "ids"}
