@@ -19,7 +19,8 @@ def models_page(request: HttpRequest, name: str) -> HttpResponse:
     dataset = get_object_or_404(Dataset, name=name)
     report = model_report.build_model_report(dataset)
     charts = model_report.plot_charts(report)
-    if (download := export_response(request, charts, f"{dataset.name}-models")) is not None:
+    stem = f"{dataset.name}-models"
+    if (download := export_response(request, charts, stem)) is not None:
         return download
     rows = [
         {"model": m.model, "origin": report.origins.get(m.model, ""), "images": m.images,
@@ -29,6 +30,6 @@ def models_page(request: HttpRequest, name: str) -> HttpResponse:
     context = {
         "dataset": dataset, "report": report, "rows": rows,
         "headers": [FIGURES[figure] for figure in TABLE_FIGURES],
-        "charts": charts,
+        "charts": charts, "chart_stem": stem,
     }
     return render(request, "analytics/models.html", context)

@@ -146,6 +146,7 @@ def dataset_dashboard(request: HttpRequest, name: str) -> HttpResponse:
         return exported
     context = {
         "dataset": dataset,
+        "chart_stem": dataset.name,
         "progress": stage_progress(dataset),
         "money": money(dataset),
         "adaptive": adaptive_savings(dataset),
@@ -213,13 +214,15 @@ def image_detail(request: HttpRequest, name: str, image_id: int) -> HttpResponse
         category_title="candidate label", value_title="selection frequency", counts=False, horizontal=True,
         value_max=1.0, empty="No candidate label yet.",
     )
-    exported = export_response(request, [sf_chart], f"{image.dataset.name}-{image.external_id}")
+    stem = f"{image.dataset.name}-{image.external_id}"
+    exported = export_response(request, [sf_chart], stem)
     if exported is not None:
         return exported
     result = ClassifyResult.objects.filter(image=image).select_related("main_label").first()
     names = dict(LabelClass.objects.values_list("index", "name"))
     context = {
         "image": image,
+        "chart_stem": stem,
         "candidates": candidates,
         "sf_chart": sf_chart,
         "result": result,

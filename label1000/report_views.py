@@ -69,11 +69,12 @@ def report(request: HttpRequest, name: str) -> HttpResponse:
     ]
     rate_charts = [_rate_chart(comparisons, 1), _rate_chart(comparisons, 5)]
     breakdown_chart = _breakdown_chart(breakdown)
-    exported = export_response(request, [*rate_charts, breakdown_chart], f"{dataset.name}-label1000")
+    stem = f"{dataset.name}-label1000"
+    exported = export_response(request, [*rate_charts, breakdown_chart], stem)
     if exported is not None:
         return exported
     context = {
-        "dataset": dataset, "comparisons": comparisons, "n_responses": len(study.human),
+        "dataset": dataset, "chart_stem": stem, "comparisons": comparisons, "n_responses": len(study.human),
         "charts": rate_charts if comparisons else [],
         "breakdown": breakdown, "type_rows": type_rows,
         "totals": [(breakdown.n_errors[s], breakdown.n_reviewed[s]) for s in breakdown.sources],

@@ -1,4 +1,5 @@
-// Draws every chart of the page from its Vega-Lite spec (charts/chart.html) with vega-embed.
+// Draws every chart of the page from its Vega-Lite spec (charts/chart.html) with vega-embed; the menu's
+// downloads are named as the server's (?chart=&format=), e.g. "demo-confusing.svg".
 (function () {
   "use strict";
   const options = {
@@ -9,7 +10,8 @@
   };
   document.querySelectorAll(".vega-chart[data-spec]").forEach(function (element) {
     const spec = JSON.parse(document.getElementById(element.dataset.spec).textContent);
-    window.vegaEmbed(element, spec, options).then(function () {
+    const named = Object.assign({}, options, { downloadFileName: element.dataset.filename || "chart" });
+    window.vegaEmbed(element, spec, named).then(function () {
       element.dataset.rendered = "true";
     }).catch(function (error) {
       element.textContent = "This chart could not be drawn: " + error.message;

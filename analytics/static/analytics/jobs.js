@@ -14,7 +14,7 @@
       })
       .catch(function () { setTimeout(function () { poll(row); }, 5000); });
   }
-  document.querySelectorAll("tr[data-status-url]").forEach(function (row) {
+  document.querySelectorAll(".jobs [data-status-url]").forEach(function (row) {
     var status = row.querySelector(".job-status").textContent;
     if (status === "queued" || status === "running") { poll(row); }
   });
