@@ -230,7 +230,11 @@ def image_detail(request: HttpRequest, name: str, image_id: int) -> HttpResponse
                         key=lambda t: -t[2]),
         "groups": [[(label, names.get(label, "?")) for label in group]
                    for group in (result.object_groups if result else [])],
-        "predictions": Prediction.objects.filter(image=image).order_by("model_name"),
+        "predictions": [
+            {"model": p.model_name, "top": [(label, names.get(label, "?"), prob) for label, prob in
+                                            zip(p.labels, p.probs or [None] * len(p.labels), strict=False)]}
+            for p in Prediction.objects.filter(image=image).order_by("model_name")
+        ],
         "neighbours": _neighbours(image),
     }
     return render(request, "analytics/image.html", context)

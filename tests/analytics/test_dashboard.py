@@ -109,3 +109,16 @@ def test_it_names_co_occurring_classes_in_the_chart_and_table(staff_client, data
     assert first.endswith(f"{names[a]},{names[b]}")
     html = staff_client.get(reverse("analytics:dataset", args=[dataset.name])).content.decode()
     assert f"{names[a]} + {names[b]}" in html
+
+
+def test_it_names_the_classes_each_model_predicted(staff_client, dataset):
+    from annotation.models import LabelClass
+    from models_zoo.models import Prediction
+
+    image = Image.objects.filter(dataset=dataset).first()
+    html = staff_client.get(reverse("analytics:image", args=[dataset.name, image.pk])).content.decode()
+    predictions = html.split("<h2>Model predictions</h2>")[1].split("<h2>")[0]
+    names = dict(LabelClass.objects.values_list("index", "name"))
+    for prediction in Prediction.objects.filter(image=image):
+        for label, prob in zip(prediction.labels, prediction.probs, strict=True):
+            assert f"{label} {names[label]}" in predictions and f"{prob:.3f}" in predictions
