@@ -81,6 +81,9 @@ def test_it_walks_an_annotator_through_their_hits(app, open_page, viewport):
     page.wait_for_url(f"{app}/hit/{second.pk}/")  # via /annotate/: the next HIT
     assert "HIT 1 submitted" in page.locator("#flash").inner_text()
     assert page.locator(".hit-progress").inner_text().startswith("HIT 2 of 2")
+    before = _boxes(page, "#grid .tile")[0]
+    page.locator("#flash").wait_for(state="hidden")  # a few seconds later the note goes, and nothing moves
+    assert _boxes(page, "#grid .tile")[0]["top"] == before["top"]
     instructions = page.locator("details.instructions")
     assert instructions.get_attribute("open") is None  # folded after the first HIT of the session
     instructions.locator("summary").click()
