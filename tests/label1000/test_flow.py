@@ -144,7 +144,10 @@ def test_it_gives_practice_batches_the_answer_and_model_prediction(client, datas
     assert first["answer"] == image.original_label.index
     assert first["model"] == [[6, 0.45], [4, 0.3], [1, 0.25]]
     assert first["top"] == [4, 6]  # sums 0.6 and 0.9 beat 0.5; listed by index, not by score
-    assert "Show answer" in response.content.decode()
+    html = response.content.decode()
+    assert "Show answer" in html
+    # The instructions describe that rule (not "their top 2 each, together": that would be all three classes).
+    assert "the 2 classes the models, together, found most likely for this image" in html
     token = response.context["config"]["token"]
     assert post(client, hit, {"token": token, "answers": answers(hit, [6])}).status_code == 200
     assert set(Label1000Response.objects.values_list("practice", flat=True)) == {True}

@@ -1,4 +1,5 @@
-/* 1000-way labeling: pick up to 5 classes per image from the hierarchy-ordered list; time per image. */
+/* 1000-way labeling: pick up to 5 classes per image from the hierarchy-ordered list; time per image.
+   The class list is one stop for Tab (its current row); the arrow keys, Home and End move within it. */
 "use strict";
 (function () {
   var hit = window.RelabelHit;
@@ -21,6 +22,7 @@
   var state = items.map(function () { return {labels: [], seconds: 0}; });
   var current = 0;
   var shownAt = null;
+  var activeRow = null;
 
   function exemplarUrl(wnid, n) {
     return options.exemplarUrl.replace("WNID/0/", wnid + "/" + n + "/");
@@ -35,7 +37,7 @@
 
   function buildRow(cls) {
     var row = el("li", "l1k-class");
-    row.tabIndex = 0;
+    row.tabIndex = -1;
     row.dataset.index = cls.i;
     row.appendChild(el("span", "l1k-rank"));
     var thumbs = el("span", "l1k-thumbs");
@@ -68,6 +70,45 @@
       observer.unobserve(entry.target);
     });
   }, {root: listEl, rootMargin: "600px 0px"}) : null;
+
+  /* The row that Tab reaches in the list (roving tabindex): the last one used, or the first one shown. */
+  function setActive(row) {
+    if (activeRow) { activeRow.tabIndex = -1; }
+    activeRow = row;
+    if (row) { row.tabIndex = 0; }
+  }
+
+  function visibleRow(from, step) {
+    for (var i = from; i >= 0 && i < rows.length; i += step) {
+      if (!rows[i].hidden) { return rows[i]; }
+    }
+    return null;
+  }
+
+  function moveFocus(row) {
+    if (!row) { return; }
+    setActive(row);
+    row.focus();
+  }
+
+  function onListKey(event) {
+    var row = event.target.closest(".l1k-class");
+    if (!row) { return; }
+    var at = rows.indexOf(row);
+    var targets = {
+      ArrowDown: function () { return visibleRow(at + 1, 1); },
+      ArrowUp: function () { return visibleRow(at - 1, -1); },
+      Home: function () { return visibleRow(0, 1); },
+      End: function () { return visibleRow(rows.length - 1, -1); }
+    };
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      toggle(Number(row.dataset.index));
+    } else if (event.key in targets) {
+      event.preventDefault();
+      moveFocus(targets[event.key]());
+    }
+  }
 
   function buildList() {
     var fragment = document.createDocumentFragment();
@@ -109,10 +150,13 @@
     });
   }
 
-  /* The filter says how many classes it keeps for this image (the models' top K, together, can be fewer). */
+  /* The filter says how many classes it keeps for this image (the models' top K, together, can be fewer);
+     an image no model predicted has nothing to filter by. */
   function renderPruneLabel() {
     var top = items[current] ? items[current].top.length : 0;
-    pruneLabelEl.textContent = "Only the models' " + top + " likeliest classes";
+    pruneEl.disabled = top === 0;
+    if (pruneEl.disabled) { pruneEl.checked = false; }
+    pruneLabelEl.textContent = top ? "Only the models' " + top + " likeliest classes" : "No model predictions for this image";
   }
 
   function filter() {
@@ -125,6 +169,7 @@
       if (visible) { shown++; }
     });
     countEl.textContent = shown + " of " + classes.length + " classes";
+    if (!activeRow || activeRow.hidden) { setActive(visibleRow(0, 1)); }
   }
 
   function renderPicked() {
@@ -220,18 +265,21 @@
   buildDots();
   listEl.addEventListener("click", function (event) {
     var row = event.target.closest(".l1k-class");
-    if (row) { toggle(Number(row.dataset.index)); }
+    if (row) { setActive(row); toggle(Number(row.dataset.index)); }
   });
-  listEl.addEventListener("keydown", function (event) {
-    var row = event.target.closest(".l1k-class");
-    if (row && (event.key === "Enter" || event.key === " ")) { event.preventDefault(); toggle(Number(row.dataset.index)); }
-  });
+  listEl.addEventListener("keydown", onListKey);
   var pending = null;
   searchEl.addEventListener("input", function () {
     clearTimeout(pending);
     pending = setTimeout(filter, 60);
   });
   searchEl.addEventListener("keydown", function (event) {
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      filter();
+      moveFocus(activeRow);
+      return;
+    }
     if (event.key !== "Enter") { return; }
     event.preventDefault();
     filter();

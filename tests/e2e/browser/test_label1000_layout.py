@@ -46,3 +46,66 @@ def test_it_fits_the_screen_and_marks_progress(app, open_page, settings, viewpor
     wait_for_images(page, "#l1k-image")
     screenshot(page, f"label1000-{width}")
     assert page.relabel_log.problems() == []
+
+
+def _focused_row(page) -> str | None:
+    return page.evaluate("document.activeElement.classList.contains('l1k-class') ? document.activeElement.dataset.index"
+                         " : null")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "390px"])
+def test_it_moves_through_the_class_list_with_arrow_keys(app, open_page, settings, viewport):
+    """The list of 1000 classes is one stop for Tab (not 1000 of them before Submit); arrows move within it."""
+    settings.RELABEL_EXEMPLAR_DIR = ""
+    hit = published_label1000_hit()
+    page = open_page(viewport=viewport)
+    page.goto(f"{app}/hit/{hit.pk}/?assignmentId=AL1000K&hitId=H1&workerId=AWORKERKEYS")
+    page.locator("#l1k-classes .l1k-class").first.wait_for()
+    order = page.locator("#l1k-classes .l1k-class").evaluate_all("rows => rows.map(row => row.dataset.index)")
+    page.locator("#l1k-search").focus()
+    page.keyboard.press("ArrowDown")  # from the search box into the list
+    assert _focused_row(page) == order[0]
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert _focused_row(page) == order[2]
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Enter")
+    assert page.locator("#l1k-picked .l1k-pick-name").all_inner_texts() == [NAMES[int(order[1])]]
+    page.keyboard.press("End")
+    assert _focused_row(page) == order[-1]
+    page.keyboard.press("Home")
+    assert _focused_row(page) == order[0]
+
+    page.locator("#l1k-search").fill("shark")  # arrows skip the rows the search hides
+    page.locator("#l1k-count", has_text="2 of 6 classes").wait_for()
+    sharks = [index for index in order if "shark" in NAMES[int(index)]]
+    page.locator("#l1k-search").press("ArrowDown")
+    assert _focused_row(page) == sharks[0]
+    page.keyboard.press("ArrowDown")
+    assert _focused_row(page) == sharks[1]
+    page.keyboard.press("Tab")  # one Tab leaves the list
+    assert _focused_row(page) is None
+    page.keyboard.press("Shift+Tab")  # and one comes back to the row it left
+    assert _focused_row(page) == sharks[1]
+    assert page.relabel_log.problems() == []
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "390px"])
+def test_it_offers_no_model_filter_for_an_image_without_predictions(app, open_page, settings, viewport):
+    settings.RELABEL_EXEMPLAR_DIR = ""
+    hit = published_label1000_hit()
+    first = hit.items.order_by("position").first()
+    Prediction.objects.create(image_id=first.image_id, model_name="a", labels=[0, 1], probs=[0.6, 0.3])
+    page = open_page(viewport=viewport)
+    page.goto(f"{app}/hit/{hit.pk}/?assignmentId=AL1000N&hitId=H1&workerId=AWORKERNOPRED")
+    page.locator("#l1k-classes .l1k-class").first.wait_for()
+    page.locator("#l1k-prune").check()
+    assert page.locator("#l1k-classes .l1k-class:visible").count() == 2
+    page.locator("#l1k-next").click()  # the second image has no prediction: the filter cannot apply
+    assert page.locator("#l1k-prune").is_disabled() and not page.locator("#l1k-prune").is_checked()
+    assert page.locator("#l1k-prune-label").inner_text() == "No model predictions for this image"
+    assert page.locator("#l1k-classes .l1k-class:visible").count() == len(NAMES)
+    page.locator("#l1k-prev").click()
+    assert page.locator("#l1k-prune").is_enabled()
+    assert page.locator("#l1k-prune-label").inner_text() == "Only the models' 2 likeliest classes"
+    assert page.relabel_log.problems() == []
