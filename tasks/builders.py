@@ -179,7 +179,7 @@ def _negative_pool(
 @dataclass
 class _ContainsPlan:
     grids: list[tuple[int, list[tuple[int, str]]]]  # (label id, [(image id, role)])
-    warnings: list[str]
+    warnings: dict[int, str]  # label id → why its grids have fewer gold controls than asked
 
 
 def plan_contains(dataset: Dataset, options: ContainsOptions, pairs: dict[int, list[int]]) -> _ContainsPlan:
@@ -194,7 +194,7 @@ def plan_contains(dataset: Dataset, options: ContainsOptions, pairs: dict[int, l
         "image_id", "label_id"
     ):
         marked_neg[label_id].append(image_id)
-    plan = _ContainsPlan([], [])
+    plan = _ContainsPlan([], {})
     for label_id in sorted(pairs, key=lambda pk: classes[pk].index):
         label = classes[label_id]
         rng = random.Random(f"{options.seed}:{label.index}")
@@ -219,7 +219,7 @@ def plan_contains(dataset: Dataset, options: ContainsOptions, pairs: dict[int, l
             rng.shuffle(tiles)
             plan.grids.append((label_id, tiles))
         if short:
-            plan.warnings.append(
+            plan.warnings[label_id] = (
                 f"class {label.index} ({label.name}): fewer gold controls than asked "
                 f"({len(pos_pool)} known positives, {len(neg_pool)} known negatives available)"
             )
@@ -278,7 +278,8 @@ def build_contains_pairs(dataset: Dataset, options: ContainsOptions, pairs: dict
         plan.grids = plan.grids[:options.max_hits]
     grids = [(label_id, [(image, role, []) for image, role in tiles]) for label_id, tiles in plan.grids]
     result = create_batch(dataset, TaskKind.CONTAINS, options, key, grids)
-    result.warnings = plan.warnings
+    built = {label_id for label_id, _ in plan.grids}
+    result.warnings = [warning for label_id, warning in plan.warnings.items() if label_id in built]
     return result
 
 
