@@ -49,7 +49,7 @@ def stage_progress(dataset: Dataset) -> dict:
     hits = hits.annotate(answers=Coalesce(Subquery(answered.values("n")), 0))
     # Local HITs are never closed by a platform: one with all its answers is done while still published.
     done = Q(status=Hit.Status.COMPLETE) | Q(status=Hit.Status.PUBLISHED, answers__gte=F("batch__assignments_per_hit"))
-    for kind in (TaskKind.CONTAINS, TaskKind.CLASSIFY):
+    for kind in (TaskKind.CONTAINS, TaskKind.CLASSIFY, TaskKind.LABEL1000):
         counts = hits.filter(batch__kind=kind).aggregate(
             total=Count("id"),
             published=Count("id", filter=~Q(status=Hit.Status.DRAFT)),

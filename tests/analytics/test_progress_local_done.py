@@ -25,3 +25,20 @@ def test_it_counts_fully_answered_local_hits_as_done():
     HitFactory(batch=batch, status=Hit.Status.COMPLETE)
     progress = stage_progress(batch.dataset)["contains"]
     assert progress == {"total": 4, "published": 4, "done": 2}
+
+
+def test_it_counts_the_1000_way_hits_too(client):
+    """The demo publishes a local 1000-way batch: the index and the dataset page show how far it got."""
+    from django.urls import reverse
+
+    from tests.factories import UserFactory
+
+    batch = BatchFactory(kind=TaskKind.LABEL1000, provider=Provider.LOCAL, assignments_per_hit=1)
+    answered, _unanswered = (HitFactory(batch=batch, status=Hit.Status.PUBLISHED) for _ in range(2))
+    _answers(answered, 1)
+    assert stage_progress(batch.dataset)["label1000"] == {"total": 2, "published": 2, "done": 1}
+    client.force_login(UserFactory(is_staff=True))
+    index = client.get(reverse("analytics:index")).content.decode()
+    assert "1000-way HITs (published/done/all)" in index and "<td>2/1/2</td>" in index
+    page = client.get(reverse("analytics:dataset", args=[batch.dataset.name])).content.decode()
+    assert "1000-way HITs published / done / all" in page
