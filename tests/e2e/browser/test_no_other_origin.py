@@ -44,7 +44,8 @@ def test_it_loads_every_page_from_its_own_origin_only(app, open_page, settings):
         _visit(staff, f"{app}{url}")
     _log_in(staff, app, "lead")
     for url in ["/dashboard/", f"/dashboard/{dataset.name}/", f"/dashboard/{dataset.name}/image/{image.pk}/",
-                f"/dashboard/{dataset.name}/label1000/", "/api/docs/", f"/hit/{classify.pk}/"]:
+                f"/dashboard/{dataset.name}/label1000/", f"/dashboard/{dataset.name}/models/", "/api/docs/",
+                f"/hit/{classify.pk}/"]:
         _visit(staff, f"{app}{url}")
     assert staff.locator(".vega-chart svg").count() == 0  # the last page is a HIT: charts were on the others
 
