@@ -62,6 +62,8 @@ def test_it_walks_an_annotator_through_their_hits(app, open_page, viewport):
         assert len({round(t["left"]) for t in tiles}) == 2
         assert tiles[1]["right"] - tiles[0]["left"] >= width - 40
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    bar = _boxes(page, ".submitbar")[0]  # the sticky bar hides the tiles scrolling under it, their outline too
+    assert bar["left"] <= min(t["left"] for t in tiles) - 4 and bar["right"] >= max(t["right"] for t in tiles) + 4
 
     page.locator("#grid .tile").nth(2).click()
     page.locator("#grid .tile").nth(0).focus()
