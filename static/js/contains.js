@@ -25,9 +25,12 @@
 
   var GAP = 8;
 
-  /* Beside the tile: to its right if it fits, else to its left, else over the tile's column (phones). */
+  /* Beside the tile: to its right if it fits, else to its left, else over the tile's column (phones).
+     Measured at the screen's top left, where nothing narrows it (a fixed box shrinks to fit where it stands). */
   function place(tile) {
     var box = tile.getBoundingClientRect();
+    zoom.style.left = "0px";
+    zoom.style.top = "0px";
     var width = zoom.offsetWidth;
     var height = zoom.offsetHeight;
     var left = box.right + GAP;
@@ -53,13 +56,16 @@
       if (longPressed) { longPressed = false; return; }
       toggle(tile);
     });
-    tile.addEventListener("mouseenter", function () { showFull(tile); });
-    tile.addEventListener("mouseleave", hideFull);
+    /* Hover is a mouse's: after a tap, touch screens also send mouse events, which must not open the view. */
+    tile.addEventListener("pointerenter", function (event) { if (event.pointerType === "mouse") { showFull(tile); } });
+    tile.addEventListener("pointerleave", function (event) { if (event.pointerType === "mouse") { hideFull(); } });
     tile.addEventListener("touchstart", function () {
       longPressed = false;
       pressTimer = window.setTimeout(function () { longPressed = true; showFull(tile); }, 500);
     }, {passive: true});
-    tile.addEventListener("touchend", function () { window.clearTimeout(pressTimer); hideFull(); });
+    ["touchend", "touchcancel", "touchmove"].forEach(function (type) {
+      tile.addEventListener(type, function () { window.clearTimeout(pressTimer); hideFull(); }, {passive: true});
+    });
     tile.addEventListener("keydown", function (event) {
       var columns = Math.max(1, Math.round(grid.clientWidth / tile.offsetWidth));
       var moves = {ArrowRight: 1, ArrowLeft: -1, ArrowDown: columns, ArrowUp: -columns};
