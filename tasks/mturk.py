@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from django.conf import settings
 
 ENDPOINTS = {
@@ -98,8 +99,19 @@ def _call(client: MTurkClient, operation: str, **params: Any) -> dict:
             f"{error.get('Message', '')}",
             code, turk_code,
         ) from exc
+    except EndpointConnectionError as exc:
+        raise MTurkError(f"MTurk {operation} failed: {exc}{_simulator_hint(client)}") from exc
     except BotoCoreError as exc:
         raise MTurkError(f"MTurk {operation} failed: {exc}") from exc
+
+
+def _simulator_hint(client: MTurkClient) -> str:
+    """How to start the offline simulator, when it is the endpoint that did not answer."""
+    simulator = urlsplit(settings.MTURK_ENDPOINT_URL)
+    if urlsplit(client.meta.endpoint_url).netloc != simulator.netloc:
+        return ""
+    return (f"; is the offline simulator running? start it first: python manage.py mturk_sim --port "
+            f"{simulator.port or 80} (MTURK_ENDPOINT_URL says where it listens)")
 
 
 def is_hit_duplicate(exc: MTurkError) -> bool:
