@@ -27,6 +27,13 @@ BROKEN_WORDS = """cells => cells.flatMap(cell => {
   }).map(match => match[0]);
 })"""
 
+# The text of these elements that the browser laid out on more than one line.
+ON_SEVERAL_LINES = """cells => cells.filter(cell => {
+  const range = document.createRange();
+  range.selectNodeContents(cell);
+  return new Set(Array.from(range.getClientRects()).map(rect => Math.round(rect.top))).size > 1;
+}).map(cell => cell.textContent)"""
+
 REPEATED_TICKS = """charts => charts.flatMap(chart =>
   Array.from(chart.querySelectorAll('g.role-axis-label')).map(axis =>
     Array.from(axis.querySelectorAll('text')).map(text => text.textContent)).filter(labels =>
@@ -87,6 +94,7 @@ def test_it_explains_a_bar_and_downloads_its_chart(staff_page, app):
 
     assert page.locator(".vega-chart").evaluate_all(REPEATED_TICKS) == []
     assert page.locator(".dash-grid .card td, .jobs .job-kind, .jobs .job-status").evaluate_all(BROKEN_WORDS) == []
+    assert page.locator(".dash-grid .card td").evaluate_all(ON_SEVERAL_LINES) == []  # "62 / 59 / 62" on one line
     jobs, message = page.locator(".card", has=page.locator(".jobs")), page.locator(".job-message")
     assert message.evaluate("m => m.getBoundingClientRect().right <= m.closest('.card').getBoundingClientRect().right")
     assert jobs.evaluate("card => card.scrollWidth <= card.clientWidth")
