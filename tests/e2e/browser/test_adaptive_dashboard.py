@@ -6,7 +6,7 @@ from tasks.builders import ContainsOptions, build_contains_batch
 from tasks.models import Batch, Provider, TaskKind
 from tasks.simulators.annotators import simulate
 from tests.analytics.demo_data import build_candidates
-from tests.e2e.browser.helpers import screenshot
+from tests.e2e.browser.helpers import accessibility_violations, screenshot
 from tests.factories import UserFactory
 
 PASSWORD = "correct horse battery staple"
@@ -28,6 +28,8 @@ def test_it_shows_the_adaptive_section_and_tops_up_from_its_button(app, open_pag
     section = page.locator("section#adaptive")
     section.scroll_into_view_if_needed()
     assert "CONTAINS" in section.inner_text()
+    assert accessibility_violations(page) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
     screenshot(page, f"adaptive-{width}")
 
     section.locator("button", has_text="Top up undecided images").click()
