@@ -38,10 +38,19 @@ def test_it_handles_empty_and_degenerate_samples():
     assert two_proportion_z_test(5, 5, 0, 5).z == pytest.approx(math.sqrt(10))
 
 
-def test_it_gives_a_wald_interval_for_the_difference():
-    diff = difference_interval(3, 10, 1, 10)
-    half = 1.959963984540054 * math.sqrt(0.3 * 0.7 / 10 + 0.1 * 0.9 / 10)
-    assert (diff.value, diff.low, diff.high) == pytest.approx((0.2, 0.2 - half, 0.2 + half))
+def test_the_difference_has_newcombes_hybrid_score_interval():
+    # Newcombe (1998), Table II, example (a): 56/70 - 48/80 = 0.2000, 95 % interval 0.0524 to 0.3339.
+    diff = difference_interval(56, 70, 48, 80)
+    assert diff.value == pytest.approx(0.2)
+    assert (round(diff.low, 4), round(diff.high, 4)) == (0.0524, 0.3339)
+
+
+def test_the_difference_interval_stays_within_minus_one_and_one():
+    # The Wald interval of 0/3 - 3/3 is the single point -1 and of 0/2 - 2/3 reaches -1.04.
+    for k_a, n_a, k_b, n_b in [(0, 3, 3, 3), (0, 2, 2, 3), (5, 5, 0, 1), (1, 1, 0, 1)]:
+        diff = difference_interval(k_a, n_a, k_b, n_b)
+        assert -1 <= diff.low <= diff.value <= diff.high <= 1
+        assert diff.low < diff.high
 
 
 TRUTHS = {1: 10, 2: 20, 3: 30, 4: 40}
