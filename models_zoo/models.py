@@ -2,6 +2,11 @@
 
 from django.db import models
 
+from relabel.fields import PackedArrayField
+
+LABELS_DTYPE = ">i4"  # taxonomy indices, big-endian int32
+PROBS_DTYPE = ">f8"  # probabilities, big-endian float64: the file's numbers exactly
+
 
 class PredictionOrigin(models.TextChoices):
     RAN_HERE = "ran", "Ran here"
@@ -11,15 +16,18 @@ class PredictionOrigin(models.TextChoices):
 class Prediction(models.Model):
     """A model's top-k on one image. The unique (image, model_name) index also serves lookups by
     image (its leading column), so the foreign key has no index of its own: one index less to
-    maintain per imported row (docs/benchmarks.md, "Prediction import")."""
+    maintain per imported row. Labels and probabilities are packed numbers (`bytea`), not `jsonb`,
+    which PostgreSQL would parse on every write (docs/benchmarks.md, "Prediction import")."""
 
     image = models.ForeignKey(
         "annotation.Image", on_delete=models.CASCADE, related_name="predictions", db_index=False
     )
     model_name = models.CharField(max_length=100)
     model_version = models.CharField(max_length=100, blank=True)
-    labels = models.JSONField(help_text="Top-k taxonomy indices, best first")
-    probs = models.JSONField(help_text="Softmax probabilities matching `labels` (empty when imported without)")
+    labels = PackedArrayField(dtype=LABELS_DTYPE, help_text="Top-k taxonomy indices, best first")
+    probs = PackedArrayField(
+        dtype=PROBS_DTYPE, help_text="Softmax probabilities matching `labels` (empty when imported without)"
+    )
     origin = models.CharField(max_length=8, choices=PredictionOrigin.choices, db_default=PredictionOrigin.RAN_HERE)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -134,7 +134,7 @@ def test_it_refuses_bad_model_names_and_unknown_formats(dataset, tmp_path):
 
 
 def test_it_streams_good_rows_in_blocks_and_takes_them_back_at_a_later_bad_line(dataset, tmp_path, monkeypatch):
-    monkeypatch.setattr("models_zoo.prediction_import.COPY_BLOCK", 1)  # every good row is written at once
+    monkeypatch.setattr("models_zoo.prediction_files.BLOCK_ROWS", 1)  # every good row is written at once
     call_command("import_predictions", "--dataset", "val", "--model", "m", jsonl(tmp_path, [
         {"image": "a", "labels": [1]}, {"image": "b", "labels": [2]}, {"image": "c", "labels": [3]},
     ], "three.jsonl"))
