@@ -111,8 +111,8 @@ class CsvBlock:
 
 
 def _csv_blocks(reader: Iterator[list[str]], column: dict[str, int], width: int) -> Iterator[CsvBlock]:
-    """Blocks of cells, column by column. Rows are not kept: 100,000 lists alive at once would make
-    the cyclic garbage collector traverse the whole process again and again (a third of the time)."""
+    """Blocks of cells, column by column. Rows are not kept: a block's 20,000 lists, alive at once,
+    would make the cyclic garbage collector walk all of the process's objects again and again."""
     image, labels, probs = column["image"], column["labels"], column.get("probs")
     while True:
         block = CsvBlock()

@@ -6,7 +6,7 @@ holds its labels or probabilities separated by spaces or semicolons, or as a JSO
 id per line. Labels are taxonomy indices or wnids; probabilities are optional.
 
 The whole file is checked before anything is committed: a bad line makes the import fail with every
-problem listed by line number (the first MAX_ERRORS), and the stored predictions stay as they were.
+problem listed by line number (the first prediction_checks.MAX_ERRORS), and the stored predictions stay as they were.
 A good file replaces the (dataset, model) predictions imported before, in one transaction, so a
 re-import is idempotent. Predictions that ran here are never replaced by a file.
 """
@@ -31,8 +31,6 @@ from models_zoo.prediction_files import PredictionImportError, read_csv, read_js
 from relabel import pg_copy
 from relabel.bulk import insert_ignoring_conflicts
 
-__all__ = ["ImportSummary", "PredictionImportError", "import_predictions"]
-
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+@:-]{0,99}")
 COLUMNS = ["image_id", "model_name", "model_version", "labels", "probs", "origin", "created_at"]
 
@@ -51,13 +49,14 @@ def read_file(path: Path, checker: Checker, order: Path | None = None) -> None:
     if suffix == ".npy":
         if order is None:
             raise PredictionImportError(f"{path}: a .npy file needs --order FILE (one external id per row)")
-        return read_npy(path, order, checker)
+        read_npy(path, order, checker)
+        return
     if order is not None:
         raise PredictionImportError("--order is only for .npy files: JSONL and CSV lines name their image")
     if suffix not in {".jsonl", ".json", ".csv"}:
         raise PredictionImportError(f"{path}: unknown format {suffix!r}; use .jsonl, .csv or .npy (with --order)")
     try:
-        return read_csv(path, checker) if suffix == ".csv" else read_jsonl(path, checker)
+        (read_csv if suffix == ".csv" else read_jsonl)(path, checker)
     except OSError as exc:
         raise PredictionImportError(f"cannot read {path}: {exc}") from exc
 
