@@ -45,6 +45,10 @@ class ImageRefMixin(serializers.Serializer):
 
 
 class PredictionSerializer(ImageRefMixin, serializers.ModelSerializer):
+    labels = serializers.ListField(child=serializers.IntegerField(), read_only=True, help_text="Top-k, best first")
+    probs = serializers.ListField(child=serializers.FloatField(), read_only=True,
+                                  help_text="One per label; empty when imported without")
+
     class Meta:
         model = Prediction
         fields = ["id", "image", "image_id", "model_name", "model_version", "origin", "labels", "probs"]

@@ -2,6 +2,11 @@
 
 from django.db import models
 
+from relabel.fields import PackedArrayField
+
+LABELS_DTYPE = ">i4"  # taxonomy indices, big-endian int32
+PROBS_DTYPE = ">f8"  # probabilities, big-endian float64: the file's numbers exactly
+
 
 class PredictionOrigin(models.TextChoices):
     RAN_HERE = "ran", "Ran here"
@@ -9,17 +14,29 @@ class PredictionOrigin(models.TextChoices):
 
 
 class Prediction(models.Model):
-    """A model's top-k on one image. The unique (image, model_name) index also serves lookups by
-    image (its leading column), so the foreign key has no index of its own: one index less to
-    maintain per imported row (docs/benchmarks.md, "Prediction import")."""
+    """A model's top-k on one image, written in bulk (100,000s of rows per import or proposal run).
+
+    Three choices keep a row cheap to write (docs/benchmarks.md, "Prediction import"):
+    - labels and probabilities are packed numbers (`bytea`), not `jsonb`, which PostgreSQL parses;
+    - the unique (image, model_name) index also serves lookups by image (its leading column), so the
+      foreign key has no index of its own;
+    - the foreign key is not a database constraint: PostgreSQL would check it row by row (about
+      half of the database's work in an import). Every writer takes image ids from the dataset's
+      images in its own transaction, and deleting an image deletes its predictions (Django's
+      cascade). Only an image deleted while predictions for it are being written could leave rows
+      behind; no query sees them, as every read goes through the image.
+    """
 
     image = models.ForeignKey(
-        "annotation.Image", on_delete=models.CASCADE, related_name="predictions", db_index=False
+        "annotation.Image", on_delete=models.CASCADE, related_name="predictions", db_index=False,
+        db_constraint=False,
     )
     model_name = models.CharField(max_length=100)
     model_version = models.CharField(max_length=100, blank=True)
-    labels = models.JSONField(help_text="Top-k taxonomy indices, best first")
-    probs = models.JSONField(help_text="Softmax probabilities matching `labels` (empty when imported without)")
+    labels = PackedArrayField(dtype=LABELS_DTYPE, help_text="Top-k taxonomy indices, best first")
+    probs = PackedArrayField(
+        dtype=PROBS_DTYPE, help_text="Softmax probabilities matching `labels` (empty when imported without)"
+    )
     origin = models.CharField(max_length=8, choices=PredictionOrigin.choices, db_default=PredictionOrigin.RAN_HERE)
     created_at = models.DateTimeField(auto_now_add=True)
 

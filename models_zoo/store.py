@@ -24,25 +24,21 @@ def store_predictions(ranked: dict[int, dict[str, list[tuple[int, float]]]], ver
     }
     new, changed = [], []
     now = connection.ops.adapt_datetimefield_value(timezone.now())
+    pack_labels, pack_probs = (Prediction._meta.get_field(name).pack for name in ("labels", "probs"))
     for image_id, by_model in ranked.items():
         for name, pairs in by_model.items():
             labels = [int(label) for label, _ in pairs]
             probs = [ensemble.rounded_prob(prob) for _, prob in pairs]
             row = existing.get((image_id, name))
             if row is None:
-                new.append((image_id, name, versions[name], _json_list(labels), _json_list(probs), now))
+                new.append((image_id, name, versions[name], pack_labels(labels), pack_probs(probs), now))
             elif len(row.labels) < len(labels):
                 row.labels, row.probs, row.model_version = labels, probs, versions[name]
                 changed.append(row)
     columns = ["image_id", "model_name", "model_version", "labels", "probs", "created_at"]
-    insert_ignoring_conflicts(Prediction, columns, new, json_columns={"labels", "probs"})
+    insert_ignoring_conflicts(Prediction, columns, new)
     Prediction.objects.bulk_update(changed, ["labels", "probs", "model_version"])
     return len(new)
-
-
-def _json_list(numbers: list) -> str:
-    """`json.dumps` of a list of ints or floats, written directly."""
-    return "[" + ", ".join(map(repr, numbers)) + "]"
 
 
 def store_features(vectors: dict[int, bytes], dim: int) -> None:

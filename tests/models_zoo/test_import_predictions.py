@@ -134,7 +134,7 @@ def test_it_refuses_bad_model_names_and_unknown_formats(dataset, tmp_path):
 
 
 def test_it_streams_good_rows_in_blocks_and_takes_them_back_at_a_later_bad_line(dataset, tmp_path, monkeypatch):
-    monkeypatch.setattr("models_zoo.prediction_import.COPY_BLOCK", 1)  # every good row is written at once
+    monkeypatch.setattr("models_zoo.prediction_files.BLOCK_ROWS", 1)  # every good row is written at once
     call_command("import_predictions", "--dataset", "val", "--model", "m", jsonl(tmp_path, [
         {"image": "a", "labels": [1]}, {"image": "b", "labels": [2]}, {"image": "c", "labels": [3]},
     ], "three.jsonl"))
@@ -144,3 +144,22 @@ def test_it_streams_good_rows_in_blocks_and_takes_them_back_at_a_later_bad_line(
             {"image": "a", "labels": [4]}, {"image": "b", "labels": [5]}, {"image": "c", "labels": [99]},
         ], "late-error.jsonl"))
     assert stored() == {name: ([label], [], "imported") for name, label in (("a", 1), ("b", 2), ("c", 3))}
+
+
+@pytest.mark.parametrize("name", ["p.jsonl", "p.csv"])
+def test_every_block_is_stored_exactly(dataset, tmp_path, monkeypatch, name):
+    monkeypatch.setattr("models_zoo.prediction_files.BLOCK_ROWS", 2)
+    rows = {"a": ([5, 0, 3], [0.1, 0.30000000000000004, 5e-324]), "b": ([1, 2, 4], [1.0, 0.0, 0.5]),
+            "c": ([4, 3, 2], [0.9999999999999999, 1e-05, 0.25])}
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        path.write_text("image,labels,probs\n" + "".join(
+            f"{image},{' '.join(map(str, labels))},{' '.join(map(repr, probs))}\n"
+            for image, (labels, probs) in rows.items()
+        ))
+    else:
+        jsonl(tmp_path, [{"image": image, "labels": labels, "probs": probs} for image, (labels, probs) in rows.items()],
+              name)
+    call_command("import_predictions", "--dataset", "val", "--model", "m", "--model-version", "v2", str(path))
+    assert stored() == {image: (labels, probs, "imported") for image, (labels, probs) in rows.items()}
+    assert set(Prediction.objects.values_list("model_version", flat=True)) == {"v2"}
