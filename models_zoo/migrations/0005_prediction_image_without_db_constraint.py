@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('annotation', '0004_h22_label1000_to_own_app'),
-        ('models_zoo', '0004_h24_packed_predictions'),
+        ('models_zoo', '0004_packed_predictions'),
     ]
 
     operations = [
