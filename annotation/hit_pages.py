@@ -225,7 +225,7 @@ def local_progress(assignment: Assignment) -> Progress:
     return Progress(done + current, done + current + open_to_them)
 
 
-PREFETCHED_TILES = 20  # about the first screenful of a CONTAINS grid at 1280 px
+FIRST_SCREEN_TILES = 20  # about the first screenful of a CONTAINS grid at 1280 px
 
 
 def upcoming_thumbnails(assignment: Assignment) -> list[str]:
@@ -241,4 +241,4 @@ def upcoming_thumbnails(assignment: Assignment) -> list[str]:
     if following is None:
         return []
     items = HitItem.objects.filter(hit_id=following).exclude(image__thumbnail="").order_by("position")
-    return list(items.values_list("image__thumbnail", flat=True)[:PREFETCHED_TILES])
+    return list(items.values_list("image__thumbnail", flat=True)[:FIRST_SCREEN_TILES])

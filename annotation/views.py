@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation.hit_pages import (
+    FIRST_SCREEN_TILES,
     VisitError,
     allowed_worker_origins,
     local_progress,
@@ -86,6 +87,7 @@ def hit_page(request: HttpRequest, hit_id: int) -> HttpResponse:
     else:
         context["label"] = hit.label
         context["tiles"] = _tiles(hit)
+        context["first_screen_tiles"] = FIRST_SCREEN_TILES
         template = "annotation/hit_contains.html"
     response = render(request, template, context)
     response["Content-Security-Policy"] = _hit_csp(visit.mturk_submit_url)
