@@ -225,7 +225,7 @@ def local_progress(assignment: Assignment) -> Progress:
     return Progress(done + current, done + current + open_to_them)
 
 
-FIRST_SCREEN_TILES = 20  # about the first screenful of a CONTAINS grid at 1280 px
+FIRST_SCREEN_TILES = 24  # a CONTAINS grid's first screen: 4 rows of its widest layout (6 columns), as at 1920x1080
 
 
 def upcoming_thumbnails(assignment: Assignment) -> list[str]:
