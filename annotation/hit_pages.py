@@ -183,7 +183,11 @@ def local_worker(user: AbstractBaseUser) -> Worker:
 def next_local_hit(user: AbstractBaseUser) -> Hit | None:
     """The annotator's unfinished local HIT, else the next open one that needs answers and shows them
     nothing they judged before."""
-    worker = local_worker(user)
+    return next_hit_for(local_worker(user))
+
+
+def next_hit_for(worker: Worker) -> Hit | None:
+    """next_local_hit for the annotator's Worker, when the caller has it already (a submission)."""
     open_hits = Hit.objects.filter(batch__provider=Provider.LOCAL, status=Hit.Status.PUBLISHED)
     started = open_hits.filter(
         assignments__worker=worker, assignments__status=Assignment.Status.ACCEPTED

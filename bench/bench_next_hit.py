@@ -1,13 +1,19 @@
 """Next-HIT benchmark: a local annotator in Chromium submits a CONTAINS HIT; how long until the next HIT
-page is ready?
+is ready?
 
-"Ready" is the page visible and usable, measured in the page itself (browser clock, no Playwright
-round trip in it): from the Submit click (the click event's own time stamp) to the first animation frame
-in which the document is parsed and its scripts have run (DOMContentLoaded has fired, so the Submit
-handler is attached), the Submit button is enabled, and every image of the first screen (each `<img>` in
-`<main>` that intersects the viewport) has loaded. The `load` event (every resource of the page,
-including lazy tiles near the viewport) is reported beside it, with where the time went: the submission's
-round trip and the next page's HTML, both from the browser's resource timing.
+"Ready" is the next HIT visible and usable, measured in the page itself (browser clock, no Playwright round
+trip in it): from the Submit click (the click event's own time stamp) until
+- the next HIT is in the page: a new document parsed with its scripts run (DOMContentLoaded), or the same
+  document showing it (its address changed, the new HIT's elements inserted: the page may replace a HIT in
+  place);
+- its Submit button is there and enabled;
+- every image of the first screen (each `<img>` in `<main>` that intersects the viewport) has been painted,
+  by the browser's own Element Timing report (the time the frame showing it was presented), not merely
+  loaded.
+The latest of those is the step's time. Beside it: when the submission's answer and the next HIT's HTML
+arrived (resource timing), how many steps showed the next HIT in place, and the `load` event of the new
+documents (the figure this bench reported before: it fires before lazy tiles have even started loading, so
+it said nothing about what the annotator sees).
 
 Default mode, the demo server: `manage.py runserver` (SQLite, DEBUG) on a fresh database under a temporary
 RELABEL_VAR_DIR, with one local batch of --hits CONTAINS HITs of --grid images (256 px thumbnails, as
