@@ -13,7 +13,7 @@
   var HIT_ADDRESS = /^\/hit\/\d+\/$/;
   var statusEl = null;
   var pageHooks = [];
-  var preloaded = [];
+  var preloaded = [];  /* the likely next HIT's first tiles, held so that they stay in this document's memory cache */
   var hit = {config: null, button: null, submit: submit, setStatus: setStatus, onPage: onPage};
 
   function remember(key, value) {
