@@ -516,7 +516,7 @@ def start_server(env: dict[str, str], args: argparse.Namespace, port: int, code:
 TABLE_HEAD = (
     "| annotators | pages/s | requests/s | page p50/p95/p99 ms | image p50/p95/p99 ms | submit p50/p95/p99 ms "
     "| HIT loaded p50/p95/p99 ms | submitted | errors | CPU web / db / client | next HIT ready (browser) "
-    "p50 / p90 / max ms |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    "p50 / p90 / max ms (medians from the click) |\n|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -527,9 +527,11 @@ def probe_cell(probe: Probe | None) -> str:
         return f"probe failed: {probe.error}"
     ready = [step["ready"] for step in probe.steps]
     p50, p90 = np.percentile(ready, [50, 90])
+    answered, html = (np.median([step[name] for step in probe.steps]) for name in ("submitted", "html"))
     in_place = sum(step["load"] is None for step in probe.steps)
     late = "" if probe.within_step else ", ran past the step"
-    return f"{p50:.0f} / {p90:.0f} / {max(ready):.0f} ({len(ready)} steps, {in_place} in place{late})"
+    return (f"{p50:.0f} / {p90:.0f} / {max(ready):.0f} (submission answered {answered:.0f}, next HTML {html:.0f}; "
+            f"{len(ready)} steps, {in_place} in place{late})")
 
 
 def report_step(users: int, stats: Stats, duration: float, cpu: dict[str, float], probe: Probe | None) -> None:

@@ -115,13 +115,14 @@ COLLECT = """() => {
   const at = (t) => performance.timeOrigin + t;
   const last = (match) => performance.getEntriesByType("resource").filter(match).pop();
   const inPlace = window.__benchInPlace;
-  const submitted = inPlace ? at(last((r) => r.name.includes("/submit/")).responseEnd)
-                            : Number(sessionStorage.getItem("bench.submitted"));
-  const html = inPlace ? last((r) => r.name === window.location.href)
-                       : performance.getEntriesByType("navigation")[0];
   const nav = performance.getEntriesByType("navigation")[0];
-  return {click: Number(sessionStorage.getItem("bench.click")), submitted: submitted, html: at(html.responseEnd),
-          ready: window.__benchReady, load: inPlace ? null : at(nav.loadEventStart), inPlace: inPlace};
+  // In place, the next HIT's HTML came with the submission's answer, or from a request of its own.
+  const sent = inPlace ? last((r) => r.name.includes("/submit/")) : null;
+  const fetched = inPlace ? last((r) => r.name === window.location.href) || sent : nav;
+  return {click: Number(sessionStorage.getItem("bench.click")),
+          submitted: inPlace ? at(sent.responseEnd) : Number(sessionStorage.getItem("bench.submitted")),
+          html: at(fetched.responseEnd), ready: window.__benchReady, load: inPlace ? null : at(nav.loadEventStart),
+          inPlace: inPlace};
 }"""
 
 

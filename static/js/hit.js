@@ -2,15 +2,17 @@
    a short confirmation on the next HIT, instructions collapsed after the first HIT of the session.
 
    A local annotator's next HIT of the same kind replaces this one inside the page when the kind's script
-   can set itself up again (it registers with RelabelHit.onPage): the page is fetched as a navigation would
-   fetch it (the same GET, which starts the assignment), its <main> takes this one's place and the address
-   changes with history.pushState. No new document is set up, and the next HIT's first tiles, loaded and
-   decoded here while the annotator worked, show at once. Anything unexpected falls back to navigating. */
+   can set itself up again (it registers with RelabelHit.onPage): the submission asks for the next HIT's page
+   (NEXT_PAGE_HEADER), which the server renders as a GET of that HIT would (starting its assignment); its
+   <main> takes this one's place and the address changes with history.pushState. No second request, no new
+   document to set up, and the next HIT's first tiles, loaded and decoded here while the annotator worked,
+   show at once. Without that page, or on anything unexpected, the browser navigates to the next HIT. */
 "use strict";
 (function () {
   var FLASH_KEY = "relabel.flash";
   var FLASH_MS = 4000;
   var HIT_ADDRESS = /^\/hit\/\d+\/$/;
+  var NEXT_PAGE_HEADER = "X-Relabel-Next-Page";
   var statusEl = null;
   var pageHooks = [];
   var preloaded = [];  /* the likely next HIT's first tiles, held so that they stay in this document's memory cache */
@@ -71,40 +73,43 @@
       var progress = document.querySelector(".hit-progress strong");
       remember(FLASH_KEY, "\u2713 HIT " + (progress ? progress.textContent + " " : "") + "submitted. Thank you!");
       setStatus("Submitted \u2713 Loading the next HIT\u2026");
-      goTo(result.next);
+      goTo(result.next, result.nextPage);
     } else {
       setStatus("Submitted. Thank you!");
     }
   }
 
-  function goTo(address) {
-    if (pageHooks.length === 0 || !HIT_ADDRESS.test(address)) {
+  function goTo(address, page) {
+    if (typeof page !== "string" || !canShowInPlace() || !HIT_ADDRESS.test(address)) {
       window.location.assign(address);
       return;
     }
-    showInPlace(address).catch(function () { window.location.assign(address); });
+    try {
+      showInPlace(page, address);
+    } catch (e) {
+      window.location.assign(address);
+    }
   }
 
-  /* The next HIT's page, fetched as a navigation would; its <main> replaces this one if it is a HIT of this kind. */
-  function showInPlace(address) {
-    return fetch(address, {credentials: "same-origin", headers: {Accept: "text/html"}}).then(function (response) {
-      if (!response.ok || response.redirected) { throw new Error("not a HIT page"); }
-      return response.text();
-    }).then(function (html) {
-      var next = new DOMParser().parseFromString(html, "text/html");
-      var main = next.querySelector("main");
-      var data = next.getElementById("hit-config");
-      if (!main || !data || JSON.parse(data.textContent).kind !== hit.config.kind) {
-        throw new Error("another kind of page");
-      }
-      document.querySelector("main").replaceWith(document.adoptNode(main));
-      document.title = next.title;
-      window.history.pushState(null, "", address);
-      window.scrollTo(0, 0);
-      setUpPage();
-      pageHooks.forEach(function (hook) { hook(); });
-      focusHeading();
-    });
+  function canShowInPlace() {
+    return pageHooks.length > 0 && !hit.config.mturkSubmitUrl;
+  }
+
+  /* The next HIT's page (the server's answer to a GET of `address`): its <main> replaces this one's. */
+  function showInPlace(html, address) {
+    var next = new DOMParser().parseFromString(html, "text/html");
+    var main = next.querySelector("main");
+    var data = next.getElementById("hit-config");
+    if (!main || !data || JSON.parse(data.textContent).kind !== hit.config.kind) {
+      throw new Error("not a HIT page of this kind");
+    }
+    document.querySelector("main").replaceWith(document.adoptNode(main));
+    document.title = next.title;
+    window.history.pushState(null, "", address);
+    window.scrollTo(0, 0);
+    setUpPage();
+    pageHooks.forEach(function (hook) { hook(); });
+    focusHeading();
   }
 
   /* Where a new page would start a screen reader: the new HIT's heading. */
@@ -120,9 +125,11 @@
     hit.button.disabled = true;
     setStatus("Submitting…");
     var body = Object.assign({token: hit.config.token}, answer);
+    var headers = {"Content-Type": "application/json"};
+    if (canShowInPlace()) { headers[NEXT_PAGE_HEADER] = "1"; }
     fetch(hit.config.submitUrl, {
       method: "POST",
-      headers: {"Content-Type": "application/json"},
+      headers: headers,
       credentials: "same-origin",
       body: JSON.stringify(body)
     }).then(function (response) {

@@ -66,9 +66,9 @@ def test_page_scripts_never_build_html_from_strings():
     assert [str(p.relative_to(ROOT)) for p in scripts if parsers.search(p.read_text())] == [PAGE_PARSER]
 
 
-# The one script that parses HTML: hit.js shows a local annotator's next HIT in place from our own page, fetched
-# from a same-origin /hit/N/ address (the HTML a navigation there renders; DOMParser's document is inert and
-# the scripts it parsed never run).
+# The one script that parses HTML: hit.js shows a local annotator's next HIT in place from the page our server
+# renders for its /hit/N/ address (as a navigation there would get it), carried by the submission's answer;
+# DOMParser's document is inert and the scripts it parsed never run.
 PAGE_PARSER = "static/js/hit.js"
 
 

@@ -1,7 +1,7 @@
 """A local annotator's next CONTAINS HIT replaces the submitted one inside the page (under the HIT pages' own CSP):
 same document, new address, the new HIT's tiles, progress, confirmation and folded instructions, keyboard use,
-focus on its heading; Back shows the server's page of the earlier HIT. A next HIT of another kind, or a next page
-that does not come back as a HIT page, is opened by navigating, as before."""
+focus on its heading; Back shows the server's page of the earlier HIT. A next HIT of another kind, or a
+submission's answer without the next page, is opened by navigating, as before."""
 
 
 from annotation.models import ContainsJudgment
@@ -105,11 +105,17 @@ def test_it_navigates_to_a_next_hit_of_another_kind(app, open_page):
     assert page.relabel_log.problems() == []
 
 
-def test_it_navigates_when_the_next_page_does_not_come_back_as_a_hit(app, open_page):
+def test_it_navigates_when_the_submissions_answer_carries_no_page(app, open_page):
     first, second = _local_contains_batch(2)
     page = open_page(viewport=DESKTOP)
-    page.route(f"{app}/hit/{second.pk}/", lambda route: (
-        route.fulfill(status=503, body="busy") if route.request.resource_type == "fetch" else route.continue_()))
+
+    def without_the_page(route):
+        answer = route.fetch()
+        body = answer.json()
+        assert body.pop("nextPage").startswith("<!doctype html>")
+        route.fulfill(response=answer, json=body)
+
+    page.route(f"{app}/hit/{first.pk}/submit/", without_the_page)
     _log_in(page, app)
     page.wait_for_url(f"{app}/hit/{first.pk}/")
     page.evaluate("() => { window.relabelTestMarker = true; }")
@@ -120,4 +126,4 @@ def test_it_navigates_when_the_next_page_does_not_come_back_as_a_hit(app, open_p
     assert not _same_document(page)
     assert _tile_images(page) == list(second.items.order_by("position").values_list("image_id", flat=True))
     assert page.locator(".hit-progress").inner_text().startswith("HIT 2 of 2")
-
+    assert Assignment.objects.filter(hit=second, worker__user__username="ann").count() == 1
