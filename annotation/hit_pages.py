@@ -183,7 +183,11 @@ def local_worker(user: AbstractBaseUser) -> Worker:
 def next_local_hit(user: AbstractBaseUser) -> Hit | None:
     """The annotator's unfinished local HIT, else the next open one that needs answers and shows them
     nothing they judged before."""
-    worker = local_worker(user)
+    return next_hit_for(local_worker(user))
+
+
+def next_hit_for(worker: Worker) -> Hit | None:
+    """next_local_hit for the annotator's Worker, when the caller has it already (a submission)."""
     open_hits = Hit.objects.filter(batch__provider=Provider.LOCAL, status=Hit.Status.PUBLISHED)
     started = open_hits.filter(
         assignments__worker=worker, assignments__status=Assignment.Status.ACCEPTED
@@ -225,7 +229,7 @@ def local_progress(assignment: Assignment) -> Progress:
     return Progress(done + current, done + current + open_to_them)
 
 
-PREFETCHED_TILES = 20  # about the first screenful of a CONTAINS grid at 1280 px
+FIRST_SCREEN_TILES = 24  # a CONTAINS grid's first screen: 4 rows of its widest layout (6 columns), as at 1920x1080
 
 
 def upcoming_thumbnails(assignment: Assignment) -> list[str]:
@@ -241,4 +245,4 @@ def upcoming_thumbnails(assignment: Assignment) -> list[str]:
     if following is None:
         return []
     items = HitItem.objects.filter(hit_id=following).exclude(image__thumbnail="").order_by("position")
-    return list(items.values_list("image__thumbnail", flat=True)[:PREFETCHED_TILES])
+    return list(items.values_list("image__thumbnail", flat=True)[:FIRST_SCREEN_TILES])

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from annotation.hit_pages import next_local_hit
+from annotation.hit_pages import next_hit_for
 from annotation.models import ClassifyResponse, ContainsJudgment, LabelClass
 from label1000.models import Label1000Response
 from label1000.services import AnswerError
@@ -118,8 +118,7 @@ def result_body(assignment: Assignment, stored: int | None = None) -> dict:
 
 
 def _next_local_url(assignment: Assignment) -> str:
-    user = assignment.worker.user
-    following = next_local_hit(user) if user is not None else None
+    following = next_hit_for(assignment.worker) if assignment.worker.user_id is not None else None
     return reverse("annotation:hit", args=[following.pk]) if following is not None else LOCAL_NEXT_URL
 
 

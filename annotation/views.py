@@ -10,12 +10,13 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation.hit_pages import (
+    FIRST_SCREEN_TILES,
     VisitError,
     allowed_worker_origins,
     local_progress,
@@ -50,7 +51,11 @@ def _error_page(request: HttpRequest, detail: str, status: int) -> HttpResponse:
 @xframe_options_exempt
 def hit_page(request: HttpRequest, hit_id: int) -> HttpResponse:
     """The HIT for a worker, or a read-only preview (see annotation.hit_pages for who gets what)."""
-    hit = get_object_or_404(Hit.objects.select_related("batch", "label"), pk=hit_id)
+    return _hit_response(request, get_object_or_404(Hit.objects.select_related("batch", "label"), pk=hit_id))
+
+
+def _hit_response(request: HttpRequest, hit: Hit) -> HttpResponse:
+    """The page of `hit` for this request's visitor, starting their assignment where a visit does."""
     if hit.batch.kind not in (TaskKind.CONTAINS, TaskKind.CLASSIFY, TaskKind.LABEL1000):
         raise Http404("no page for this kind of HIT")
     try:
@@ -86,6 +91,7 @@ def hit_page(request: HttpRequest, hit_id: int) -> HttpResponse:
     else:
         context["label"] = hit.label
         context["tiles"] = _tiles(hit)
+        context["first_screen_tiles"] = FIRST_SCREEN_TILES
         template = "annotation/hit_contains.html"
     response = render(request, template, context)
     response["Content-Security-Policy"] = _hit_csp(visit.mturk_submit_url)
@@ -119,10 +125,18 @@ def _classify_items(tiles: list[Tile]) -> list[dict]:
     return [{"tile": tile, "labels": [labels[i] for i in tile.labels if i in labels]} for tile in tiles]
 
 
+# Sent by a HIT page that can show the next HIT in place (static/js/hit.js): the answer then carries that page.
+NEXT_PAGE_HEADER = "X-Relabel-Next-Page"
+
+
 @csrf_exempt  # The signed per-assignment token in the body replaces the CSRF cookie (MTurk iframe).
 @require_POST
 def hit_submit(request: HttpRequest, hit_id: int) -> JsonResponse:
-    """Store a submission (JSON body with the assignment token); 4xx JSON {"detail"} when refused."""
+    """Store a submission (JSON body with the assignment token); 4xx JSON {"detail"} when refused.
+
+    With NEXT_PAGE_HEADER, a local annotator's answer also carries `nextPage`, the page of the HIT that `next`
+    names, as GET `next` would answer it: the page replaces its HIT with it, one request instead of two.
+    """
     try:
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
             raise SubmissionError(f"the submission is larger than {MAX_BODY_BYTES} bytes", status=413)
@@ -131,7 +145,30 @@ def hit_submit(request: HttpRequest, hit_id: int) -> JsonResponse:
         return JsonResponse({"detail": exc.detail}, status=exc.status)
     except (RequestDataTooBig, ValueError):
         return JsonResponse({"detail": "the submission is too large or malformed"}, status=400)
+    if request.headers.get(NEXT_PAGE_HEADER) == "1":
+        page = _next_page(request, body["next"])
+        if page is not None:
+            body["nextPage"] = page
     return JsonResponse(body)
+
+
+def _next_page(request: HttpRequest, address: str | None) -> str | None:
+    """The page a GET of `address` would answer (a local annotator's next HIT, its assignment started now, as
+    the page shows it at once), or None: `address` is no HIT page, or it would answer anything but a 200."""
+    if not address:
+        return None
+    try:
+        match = resolve(address)
+    except Resolver404:
+        return None
+    if match.view_name != "annotation:hit":
+        return None
+    try:
+        hit = get_object_or_404(Hit.objects.select_related("batch", "label"), pk=match.kwargs["hit_id"])
+        response = _hit_response(request, hit)
+    except Http404:
+        return None
+    return response.content.decode() if response.status_code == 200 else None
 
 
 @login_required

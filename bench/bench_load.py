@@ -15,9 +15,19 @@ than aiohttp: it runs on the same cores as the server, and costs half as much CP
 
     .venv/bin/python bench/bench_load.py [--steps 100,250,500,750,1000] [--duration 60] [--period 30]
 
-Needs PostgreSQL on 127.0.0.1:5432 (database relabel_load is dropped and re-created; --reuse keeps the
-one a previous run with --keep left, with its media directory) and the ImageNet samples
+Needs PostgreSQL on 127.0.0.1:5432 (database relabel_load, or $BENCH_LOAD_DATABASE, is dropped and re-created;
+--reuse keeps the one a previous run with --keep left, with its media directory) and the ImageNet samples
 (RELABEL_SAMPLES_DIR). Prints a markdown table for docs/benchmarks.md.
+
+--next-hit-probe adds a real browser to each step: once the simulated annotators have ramped up (one
+--period), bench/bench_next_hit.py --origin drives Chromium as a local annotator through a local batch of
+CONTAINS HITs (48 of the imported images each, a fresh account per step) and reports its next-HIT times
+("ready": submit click to the next HIT's first screen painted and usable) in the table. Give the steps
+time for it: --duration of at least --period + 40 s. --code runs gunicorn from another checkout (e.g. a
+`git worktree` of the code before a change; its static files are collected first); given more than once,
+the checkouts take turns, --rounds times, on the same database:
+
+    .venv/bin/python bench/bench_load.py --steps 1000 --duration 90 --next-hit-probe --code ../base --code .
 """
 
 import argparse
@@ -40,7 +50,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DB_NAME = "relabel_load"
+DB_NAME = os.environ.get("BENCH_LOAD_DATABASE", "relabel_load")  # dropped and re-created
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 CONTAINS_GRID = 48
 CLASSIFY_PER_HIT = 3
@@ -50,7 +60,10 @@ SANDBOX = "https://workersandbox.mturk.com"
 CONFIG_RE = re.compile(r'<script id="hit-config" type="application/json">(.*?)</script>', re.S)
 IMG_RE = re.compile(r'<img[^>]+src="(/media/[^"]+)"')
 ASSET_RE = re.compile(r'<(?:script[^>]+src|link[^>]+href)="(/static/[^"]+)"')
-STATE_FILE = "bench-load-state.json"
+STATE_FILE = f"bench-load-state-{DB_NAME}.json"
+PROBE_HITS = 11  # HITs the browser walks through in a step: 10 next-HIT steps
+PROBE_PASSWORD = "bench-probe-password-123"
+NEXT_HIT_BENCH = Path(__file__).resolve().parent / "bench_next_hit.py"
 
 
 def free_port() -> int:
@@ -68,6 +81,9 @@ def server_env(tmp: Path) -> dict[str, str]:
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
         "SECURE_HSTS_SECONDS": "0",
+        # The browser probe logs in over plain HTTP on 127.0.0.1.
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
         "DB_CONN_MAX_AGE": "60",
         "STATIC_ROOT": str(tmp / "static"),
         "MEDIA_ROOT": str(tmp / "media"),
@@ -86,8 +102,8 @@ def recreate_database() -> None:
         conn.execute(f"CREATE DATABASE {DB_NAME}")
 
 
-def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+def manage(env: dict[str, str], *args: str, code: Path = ROOT) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=code, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 def setup_django(env: dict[str, str]) -> None:
@@ -130,6 +146,35 @@ def build_hits() -> None:
             for hit in hits:
                 hit.label_id = rng.choice(label_ids)
             Hit.objects.bulk_update(hits, ["label"], batch_size=2000)
+
+
+def build_probe_batch(accounts: list[str]) -> None:
+    """The browser probe's work: a local CONTAINS batch of PROBE_HITS HITs of CONTAINS_GRID imported images (no
+    image twice, so that no HIT repeats an item for an account), a place on each HIT for every one of
+    `accounts`, and those accounts (local annotators)."""
+    from django.contrib.auth import get_user_model
+
+    from annotation.models import Dataset, Image, LabelClass
+    from tasks.models import Batch, Hit, HitItem, Provider, TaskKind
+
+    dataset = Dataset.objects.get(name="load")
+    pictures = random.Random(0).sample(list(Image.objects.filter(dataset=dataset).values_list("id", flat=True)),
+                                       PROBE_HITS * CONTAINS_GRID)
+    batch = Batch.objects.create(
+        dataset=dataset, kind=TaskKind.CONTAINS, provider=Provider.LOCAL, reward="0",
+        assignments_per_hit=len(accounts), status=Batch.Status.PUBLISHED, name="load: browser probe",
+    )
+    label = LabelClass.objects.order_by("index").first()
+    hits = Hit.objects.bulk_create(
+        Hit(batch=batch, label=label, status=Hit.Status.PUBLISHED) for _ in range(PROBE_HITS)
+    )
+    HitItem.objects.bulk_create(
+        HitItem(hit=hit, image_id=image_id, position=position)
+        for n, hit in enumerate(hits)
+        for position, image_id in enumerate(pictures[n * CONTAINS_GRID:(n + 1) * CONTAINS_GRID])
+    )
+    for name in accounts:
+        get_user_model().objects.create_user(name, password=PROBE_PASSWORD)
 
 
 @dataclass
@@ -377,25 +422,52 @@ def _cpu_seconds(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+@dataclass
+class Probe:
+    """The browser's next-HIT steps (bench_next_hit's JSON), and whether it finished before the step did."""
+
+    steps: list[dict] = field(default_factory=list)
+    within_step: bool = True
+    error: str = ""
+
+
 async def run_step(port: int, keepalive: float, users: int, duration: float, period: float, dealer: SlotDealer,
-                   run_tag: str) -> Stats:
+                   run_tag: str, probe_account: str | None) -> tuple[Stats, Probe | None]:
     stats = Stats()
     stop_at = time.perf_counter() + duration
-    await asyncio.gather(*(
-        annotator(port, keepalive, n, dealer, stats, period, stop_at, run_tag) for n in range(users)
-    ))
-    return stats
+    results = await asyncio.gather(
+        browser_probe(port, probe_account, period, stop_at) if probe_account else asyncio.sleep(0),
+        *(annotator(port, keepalive, n, dealer, stats, period, stop_at, run_tag) for n in range(users)),
+    )
+    return stats, results[0]
+
+
+async def browser_probe(port: int, account: str, ramp: float, stop_at: float) -> Probe:
+    """Once the annotators have ramped up, bench_next_hit.py --origin walks a local batch in Chromium as `account`."""
+    await asyncio.sleep(ramp)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(NEXT_HIT_BENCH), "--origin", f"http://127.0.0.1:{port}", "--user", account,
+        "--password", PROBE_PASSWORD, "--hits", str(PROBE_HITS), "--json",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    if process.returncode:
+        lines = err.decode(errors="replace").strip().splitlines()
+        return Probe(error=lines[-1] if lines else f"exit status {process.returncode}")
+    (steps,) = json.loads(out).values()
+    return Probe(steps=steps, within_step=time.perf_counter() <= stop_at)
 
 
 def count_rows() -> dict[str, int]:
     from annotation.models import ClassifyResponse, ContainsJudgment
     from tasks.models import Assignment
 
-    submitted = Assignment.objects.exclude(status=Assignment.Status.ACCEPTED)
+    # The browser probe's local batch is not part of the simulated annotators' work.
+    submitted = Assignment.objects.exclude(status=Assignment.Status.ACCEPTED).exclude(hit__batch__provider="local")
     return {
         "contains_assignments": submitted.filter(hit__batch__kind="contains").count(),
         "classify_assignments": submitted.filter(hit__batch__kind="classify").count(),
-        "judgments": ContainsJudgment.objects.count(),
+        "judgments": ContainsJudgment.objects.exclude(assignment__hit__batch__provider="local").count(),
         "classify_responses": ClassifyResponse.objects.count(),
     }
 
@@ -412,7 +484,6 @@ def prepare(args: argparse.Namespace) -> Path:
     env = server_env(tmp)
     recreate_database()
     manage(env, "migrate", "--noinput")
-    manage(env, "collectstatic", "--noinput")
     manage(env, "load_taxonomy")
     manage(env, "import_images", "--dataset", "load", str(samples), "--no-progress")
     setup_django(env)
@@ -422,13 +493,15 @@ def prepare(args: argparse.Namespace) -> Path:
     return tmp
 
 
-def start_server(env: dict[str, str], args: argparse.Namespace, port: int) -> subprocess.Popen:
-    """gunicorn with the deployed settings (relabel/gunicorn_conf.py); returns once it answers."""
+def start_server(env: dict[str, str], args: argparse.Namespace, port: int, code: Path) -> subprocess.Popen:
+    """gunicorn from the checkout `code` with the deployed settings (relabel/gunicorn_conf.py), its static files
+    collected first; returns once it answers."""
+    manage(env, "collectstatic", "--noinput", "--clear", code=code)
     env = {**env, "WEB_BIND": f"127.0.0.1:{port}", "WEB_LOG_LEVEL": "warning"}
     overrides = {"WEB_WORKERS": args.web_workers, "WEB_THREADS": args.threads, "WEB_KEEPALIVE": args.keep_alive}
     env.update({name: str(value) for name, value in overrides.items() if value is not None})
     command = [sys.executable, "-m", "gunicorn", "-c", "python:relabel.gunicorn_conf"]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    server = subprocess.Popen(command, cwd=code, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -440,12 +513,33 @@ def start_server(env: dict[str, str], args: argparse.Namespace, port: int) -> su
     raise SystemExit("gunicorn did not start within 60 s")
 
 
-def report_step(users: int, stats: Stats, duration: float, cpu: dict[str, float]) -> None:
+TABLE_HEAD = (
+    "| annotators | pages/s | requests/s | page p50/p95/p99 ms | image p50/p95/p99 ms | submit p50/p95/p99 ms "
+    "| HIT loaded p50/p95/p99 ms | submitted | errors | CPU web / db / client | next HIT ready (browser) "
+    "p50 / p90 / max ms (medians from the click) |\n|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def probe_cell(probe: Probe | None) -> str:
+    if probe is None:
+        return "-"
+    if probe.error:
+        return f"probe failed: {probe.error}"
+    ready = [step["ready"] for step in probe.steps]
+    p50, p90 = np.percentile(ready, [50, 90])
+    answered, html = (np.median([step[name] for step in probe.steps]) for name in ("submitted", "html"))
+    in_place = sum(step["load"] is None for step in probe.steps)
+    late = "" if probe.within_step else ", ran past the step"
+    return (f"{p50:.0f} / {p90:.0f} / {max(ready):.0f} (submission answered {answered:.0f}, next HTML {html:.0f}; "
+            f"{len(ready)} steps, {in_place} in place{late})")
+
+
+def report_step(users: int, stats: Stats, duration: float, cpu: dict[str, float], probe: Probe | None) -> None:
     requests = len(stats.page) + len(stats.image) + len(stats.asset) + len(stats.submit)
     load = " / ".join(f"{seconds / duration:.2f}" for seconds in cpu.values())
     print(f"| {users} | {len(stats.page) / duration:.1f} | {requests / duration:.0f} | {percentiles(stats.page)} | "
           f"{percentiles(stats.image)} | {percentiles(stats.submit)} | {percentiles(stats.loaded)} | "
-          f"{sum(stats.submitted.values())} | {stats.errors or 0} | {load} |", flush=True)
+          f"{sum(stats.submitted.values())} | {stats.errors or 0} | {load} | {probe_cell(probe)} |", flush=True)
 
 
 def main() -> None:
@@ -458,7 +552,14 @@ def main() -> None:
     parser.add_argument("--keep-alive", type=int, help="WEB_KEEPALIVE, seconds")
     parser.add_argument("--keep", action="store_true", help="keep the filled database and media for --reuse")
     parser.add_argument("--reuse", action="store_true", help="reuse what the last --keep run filled")
+    parser.add_argument("--next-hit-probe", action="store_true",
+                        help="measure the next-HIT step from Chromium during each step (bench_next_hit.py)")
+    parser.add_argument("--code", type=Path, action="append",
+                        help="checkout to run gunicorn from (repeat to compare; default: this one)")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each --code, in turn")
     args = parser.parse_args()
+    codes = [path.resolve() for path in args.code or [ROOT]]
+    steps = [int(n) for n in args.steps.split(",")]
     tmp = prepare(args)
     env = server_env(tmp)
     from django.db import connection
@@ -466,32 +567,36 @@ def main() -> None:
     from relabel import gunicorn_conf
     from tasks.models import Hit
 
-    hit_ids = {kind: list(Hit.objects.filter(batch__kind=kind).order_by("id").values_list("id", flat=True))
-               for kind in ("contains", "classify")}
+    run_tag = secrets.token_hex(3).upper()
+    runs = [(round_, code) for round_ in range(args.rounds) for code in codes]
+    accounts = {(run, step): f"probe{run_tag}r{run}s{step}" for run in range(len(runs)) for step in range(len(steps))}
+    if args.next_hit_probe:
+        build_probe_batch(list(accounts.values()))
+    hit_ids = {kind: list(Hit.objects.filter(batch__kind=kind).exclude(batch__provider="local").order_by("id")
+                          .values_list("id", flat=True)) for kind in ("contains", "classify")}
     before = count_rows()
     connection.close()
     keepalive = args.keep_alive if args.keep_alive is not None else gunicorn_conf.keepalive
-    port = free_port()
-    server = start_server(env, args, port)
-    run_tag = secrets.token_hex(3).upper()
-    try:
-        print("| annotators | pages/s | requests/s | page p50/p95/p99 ms | image p50/p95/p99 ms "
-              "| submit p50/p95/p99 ms | HIT loaded p50/p95/p99 ms | submitted | errors | CPU web / db / client |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
-        totals = {"contains": 0, "classify": 0}
-        dealer = SlotDealer(hit_ids)
-        meter = CpuMeter(server.pid)
-        for step, users in enumerate(int(n) for n in args.steps.split(",")):
-            meter.used()
-            stats = asyncio.run(
-                run_step(port, keepalive, users, args.duration, args.period, dealer, f"{run_tag}S{step}")
-            )
-            for kind in totals:
-                totals[kind] += stats.submitted[kind]
-            report_step(users, stats, args.duration, meter.used())
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+    totals = {"contains": 0, "classify": 0}
+    dealer = SlotDealer(hit_ids)
+    for run, (round_, code) in enumerate(runs):
+        print(f"\n{code} (round {round_ + 1}), load average {' '.join(map(str, os.getloadavg()))}:\n{TABLE_HEAD}")
+        port = free_port()
+        server = start_server(env, args, port, code)
+        try:
+            meter = CpuMeter(server.pid)
+            for step, users in enumerate(steps):
+                meter.used()
+                stats, probe = asyncio.run(run_step(
+                    port, keepalive, users, args.duration, args.period, dealer, f"{run_tag}R{run}S{step}",
+                    accounts[run, step] if args.next_hit_probe else None,
+                ))
+                for kind in totals:
+                    totals[kind] += stats.submitted[kind]
+                report_step(users, stats, args.duration, meter.used(), probe)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
     check_rows(before, count_rows(), totals)
     if not args.keep and not args.reuse:
         shutil.rmtree(tmp, ignore_errors=True)

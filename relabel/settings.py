@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "relabel.devserver",  # runserver without Nagle's 40 ms stalls; before whitenoise's runserver, which it wraps
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",

@@ -22,10 +22,9 @@ def repeats_an_item(hit: Hit, worker: Worker) -> bool:
     shown_before = HitItem.objects.filter(hit__batch__kind=kind, hit__assignments__worker=worker).exclude(hit_id=hit.pk)
     if kind == TaskKind.CONTAINS:
         shown_before = shown_before.filter(hit__label_id=hit.label_id)
-    return (
-        shown_before.filter(image_id__in=tiles.filter(candidate).values("image_id")).exists()
-        or shown_before.filter(candidate, image_id__in=tiles.values("image_id")).exists()
-    )
+    return shown_before.filter(
+        Q(image_id__in=tiles.filter(candidate).values("image_id")) | Q(candidate, image_id__in=tiles.values("image_id"))
+    ).exists()
 
 
 def first_new_to(worker: Worker, hits) -> Hit | None:

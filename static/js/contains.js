@@ -1,7 +1,7 @@
 /* CONTAINS grid: toggle tiles by click or keyboard, enlarge beside the tile on hover or long press, submit the
-   selection (an empty one only after an in-page confirmation). */
+   selection (an empty one only after an in-page confirmation). Set up again for each HIT shown in the page. */
 "use strict";
-(function () {
+window.RelabelHit.onPage(function () {
   var hit = window.RelabelHit;
   var grid = document.getElementById("grid");
   var tiles = Array.prototype.slice.call(grid.querySelectorAll(".tile"));
@@ -97,4 +97,4 @@
     }
     hit.submit({selected: chosen});
   });
-})();
+});

@@ -1,12 +1,22 @@
 /* Shared HIT page behaviour: read the config, submit the answers, hand over to MTurk or the next HIT;
-   a short confirmation on the next HIT, instructions collapsed after the first HIT of the session. */
+   a short confirmation on the next HIT, instructions collapsed after the first HIT of the session.
+
+   A local annotator's next HIT of the same kind replaces this one inside the page when the kind's script
+   can set itself up again (it registers with RelabelHit.onPage): the submission asks for the next HIT's page
+   (NEXT_PAGE_HEADER), which the server renders as a GET of that HIT would (starting its assignment); its
+   <main> takes this one's place and the address changes with history.pushState. No second request, no new
+   document to set up, and the next HIT's first tiles, loaded and decoded here while the annotator worked,
+   show at once. Without that page, or on anything unexpected, the browser navigates to the next HIT. */
 "use strict";
 (function () {
-  var config = JSON.parse(document.getElementById("hit-config").textContent);
-  var statusEl = document.getElementById("status");
-  var button = document.getElementById("submit");
   var FLASH_KEY = "relabel.flash";
   var FLASH_MS = 4000;
+  var HIT_ADDRESS = /^\/hit\/\d+\/$/;
+  var NEXT_PAGE_HEADER = "X-Relabel-Next-Page";
+  var statusEl = null;
+  var pageHooks = [];
+  var preloaded = [];  /* the likely next HIT's first tiles, held so that they stay in this document's memory cache */
+  var hit = {config: null, button: null, submit: submit, setStatus: setStatus, onPage: onPage};
 
   function remember(key, value) {
     try { window.sessionStorage.setItem(key, value); } catch (e) { /* storage off: nothing to remember */ }
@@ -30,8 +40,8 @@
   /* Open on the first HIT of each kind in this browser session, collapsed (one click away) after. */
   function foldInstructions() {
     var details = document.querySelector("details.instructions");
-    if (!details || config.preview) { return; }
-    var key = "relabel.instructions-seen." + config.kind;
+    if (!details || hit.config.preview) { return; }
+    var key = "relabel.instructions-seen." + hit.config.kind;
     if (recall(key)) { details.open = false; } else { details.open = true; remember(key, "1"); }
   }
 
@@ -49,11 +59,11 @@
   }
 
   function handOver(result) {
-    if (config.mturkSubmitUrl) {
+    if (hit.config.mturkSubmitUrl) {
       var form = document.createElement("form");
       form.method = "POST";
-      form.action = config.mturkSubmitUrl;
-      form.appendChild(hiddenField("assignmentId", config.assignmentId));
+      form.action = hit.config.mturkSubmitUrl;
+      form.appendChild(hiddenField("assignmentId", hit.config.assignmentId));
       /* MTurk refuses a form with no field besides assignmentId: a summary goes with it (the answers stay here). */
       var stored = typeof result.stored === "number" ? result.stored + " answers" : "answers";
       form.appendChild(hiddenField("summary", stored + " stored on Relabel"));
@@ -63,20 +73,63 @@
       var progress = document.querySelector(".hit-progress strong");
       remember(FLASH_KEY, "\u2713 HIT " + (progress ? progress.textContent + " " : "") + "submitted. Thank you!");
       setStatus("Submitted \u2713 Loading the next HIT\u2026");
-      window.location.assign(result.next);
+      goTo(result.next, result.nextPage);
     } else {
       setStatus("Submitted. Thank you!");
     }
   }
 
+  function goTo(address, page) {
+    if (typeof page !== "string" || !canShowInPlace() || !HIT_ADDRESS.test(address)) {
+      window.location.assign(address);
+      return;
+    }
+    try {
+      showInPlace(page, address);
+    } catch (e) {
+      window.location.assign(address);
+    }
+  }
+
+  function canShowInPlace() {
+    return pageHooks.length > 0 && !hit.config.mturkSubmitUrl;
+  }
+
+  /* The next HIT's page (the server's answer to a GET of `address`): its <main> replaces this one's. */
+  function showInPlace(html, address) {
+    var next = new DOMParser().parseFromString(html, "text/html");
+    var main = next.querySelector("main");
+    var data = next.getElementById("hit-config");
+    if (!main || !data || JSON.parse(data.textContent).kind !== hit.config.kind) {
+      throw new Error("not a HIT page of this kind");
+    }
+    document.querySelector("main").replaceWith(document.adoptNode(main));
+    document.title = next.title;
+    window.history.pushState(null, "", address);
+    window.scrollTo(0, 0);
+    setUpPage();
+    pageHooks.forEach(function (hook) { hook(); });
+    focusHeading();
+  }
+
+  /* Where a new page would start a screen reader: the new HIT's heading. */
+  function focusHeading() {
+    var heading = document.querySelector("main h1");
+    if (!heading) { return; }
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({preventScroll: true});
+  }
+
   function submit(answer) {
-    if (config.preview || !config.token) { return; }
-    button.disabled = true;
+    if (hit.config.preview || !hit.config.token) { return; }
+    hit.button.disabled = true;
     setStatus("Submitting…");
-    var body = Object.assign({token: config.token}, answer);
-    fetch(config.submitUrl, {
+    var body = Object.assign({token: hit.config.token}, answer);
+    var headers = {"Content-Type": "application/json"};
+    if (canShowInPlace()) { headers[NEXT_PAGE_HEADER] = "1"; }
+    fetch(hit.config.submitUrl, {
       method: "POST",
-      headers: {"Content-Type": "application/json"},
+      headers: headers,
       credentials: "same-origin",
       body: JSON.stringify(body)
     }).then(function (response) {
@@ -84,37 +137,57 @@
     }).then(function (reply) {
       if (reply.ok) { handOver(reply.data); return; }
       setStatus("Not submitted: " + (reply.data.detail || "unknown error"), true);
-      button.disabled = false;
+      hit.button.disabled = false;
     }).catch(function () {
       setStatus("Not submitted: the connection failed. Please try again.", true);
-      button.disabled = false;
+      hit.button.disabled = false;
     });
   }
 
-  if (config.submitted) {
-    button.textContent = config.mturkSubmitUrl ? "Send to MTurk again" : "Submitted";
-    button.disabled = !config.mturkSubmitUrl;
-    button.addEventListener("click", function () { handOver({next: null}); });
-  }
-  /* The next HIT's first tiles, fetched once this page has loaded and gone quiet (cached for the next page). */
-  function prefetchNext() {
+  /* The likely next HIT's first tiles, fetched and decoded once this page is idle: kept here for a next HIT
+     shown in place, and in the HTTP cache (a year, immutable) for a next page. */
+  function preloadNext() {
     var data = document.getElementById("hit-prefetch");
-    if (!data) { return; }
-    var urls = JSON.parse(data.textContent);
-    var later = window.requestIdleCallback || function (fn) { return window.setTimeout(fn, 500); };
-    later(function () {
-      urls.forEach(function (url) {
-        var link = document.createElement("link");
-        link.rel = "prefetch";
-        link.as = "image";
-        link.href = url;
-        document.head.appendChild(link);
-      });
+    var urls = data ? JSON.parse(data.textContent) : [];
+    preloaded = urls.map(function (url) {
+      var image = new Image();
+      image.src = url;
+      image.decode().catch(function () { /* shown from the network instead */ });
+      return image;
     });
   }
 
-  showFlash();
-  foldInstructions();
-  if (document.readyState === "complete") { prefetchNext(); } else { window.addEventListener("load", prefetchNext); }
-  window.RelabelHit = {config: config, submit: submit, setStatus: setStatus, button: button};
+  function whenIdle(task) {
+    (window.requestIdleCallback || function (fn) { return window.setTimeout(fn, 500); })(task);
+  }
+
+  /* This page's HIT: its config, button and status line; the confirmation and folding; what to fetch next. */
+  function setUpPage() {
+    hit.config = JSON.parse(document.getElementById("hit-config").textContent);
+    hit.button = document.getElementById("submit");
+    statusEl = document.getElementById("status");
+    if (hit.config.submitted) {
+      hit.button.textContent = hit.config.mturkSubmitUrl ? "Send to MTurk again" : "Submitted";
+      hit.button.disabled = !hit.config.mturkSubmitUrl;
+      hit.button.addEventListener("click", function () { handOver({next: null}); });
+    }
+    showFlash();
+    foldInstructions();
+    if (document.readyState === "complete") {
+      whenIdle(preloadNext);
+    } else {
+      window.addEventListener("load", function () { whenIdle(preloadNext); }, {once: true});
+    }
+  }
+
+  /* A kind's page script: `setUp` runs now and again whenever a next HIT replaces this one in the page. */
+  function onPage(setUp) {
+    pageHooks.push(setUp);
+    setUp();
+  }
+
+  /* Back and forward between HITs shown in place: the server's page for that address. */
+  window.addEventListener("popstate", function () { window.location.reload(); });
+  setUpPage();
+  window.RelabelHit = hit;
 })();

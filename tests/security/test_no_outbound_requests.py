@@ -4,7 +4,8 @@ The only outbound clients are boto3 for MTurk, whose endpoint comes from setting
 (tasks.mturk.ENDPOINTS / MTURK_ENDPOINT_URL) and never from a request; requests for Prolific, whose base
 URL comes from settings (PROLIFIC_API_URL, or the simulator's); the simulated Prolific participants, which
 visit this site's own pages at the address their command is given; and timm's weight download for hub
-models named in the operator's model registry.
+models named in the operator's model registry. (relabel/devserver imports socket for TCP_NODELAY on the
+connections `runserver` accepts: no outbound connection.)
 """
 
 import ast
@@ -21,6 +22,7 @@ ALLOWED = {
     ("tasks/simulators/mturk/validation.py", "botocore"),  # reads boto's bundled API model, no network
     ("tasks/prolific.py", "requests"),  # Prolific client, base URL from settings
     ("tasks/simulators/prolific/participants.py", "requests"),  # simulated participants on our own pages
+    ("relabel/devserver/server.py", "socket"),  # an option on connections runserver accepted, nothing outbound
 }
 
 

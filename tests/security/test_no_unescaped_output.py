@@ -62,3 +62,16 @@ def test_page_scripts_never_build_html_from_strings():
     )
     offenders = [str(p.relative_to(ROOT)) for p in scripts if sinks.search(p.read_text())]
     assert not offenders
+    parsers = re.compile(r"parseFromString|createContextualFragment|DOMParser")
+    assert [str(p.relative_to(ROOT)) for p in scripts if parsers.search(p.read_text())] == [PAGE_PARSER]
+
+
+# The one script that parses HTML: hit.js shows a local annotator's next HIT in place from the page our server
+# renders for its /hit/N/ address (as a navigation there would get it), carried by the submission's answer;
+# DOMParser's document is inert and the scripts it parsed never run.
+PAGE_PARSER = "static/js/hit.js"
+
+
+def test_the_next_hit_is_parsed_only_from_our_own_hit_addresses():
+    script = (ROOT / PAGE_PARSER).read_text()
+    assert "var HIT_ADDRESS = /^\\/hit\\/\\d+\\/$/;" in script and "!HIT_ADDRESS.test(address)" in script
