@@ -557,6 +557,8 @@ def main() -> None:
     parser.add_argument("--code", type=Path, action="append",
                         help="checkout to run gunicorn from (repeat to compare; default: this one)")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each --code, in turn")
+    parser.add_argument("--settle", type=float, default=60,
+                        help="seconds to wait between two runs, for the previous one's backlog to drain")
     args = parser.parse_args()
     codes = [path.resolve() for path in args.code or [ROOT]]
     steps = [int(n) for n in args.steps.split(",")]
@@ -580,6 +582,8 @@ def main() -> None:
     totals = {"contains": 0, "classify": 0}
     dealer = SlotDealer(hit_ids)
     for run, (round_, code) in enumerate(runs):
+        if run:
+            time.sleep(args.settle)
         print(f"\n{code} (round {round_ + 1}), load average {' '.join(map(str, os.getloadavg()))}:\n{TABLE_HEAD}")
         port = free_port()
         server = start_server(env, args, port, code)
