@@ -22,10 +22,11 @@ Needs PostgreSQL on 127.0.0.1:5432 (database relabel_load, or $BENCH_LOAD_DATABA
 --next-hit-probe adds a real browser to each step: once the simulated annotators have ramped up (one
 --period), bench/bench_next_hit.py --origin drives Chromium as a local annotator through a local batch of
 CONTAINS HITs (48 of the imported images each, a fresh account per step) and reports its next-HIT times
-("ready": submit click to the next HIT's first screen painted and usable) in the table. Give the steps
-time for it: --duration of at least --period + 40 s. --code runs gunicorn from another checkout (e.g. a
-`git worktree` of the code before a change; its static files are collected first); given more than once,
-the checkouts take turns, --rounds times, on the same database:
+("ready": submit click to the next HIT's first screen painted and usable) in the table; it starts no step
+after the annotators stop. Give the steps time for it: --duration of at least --period + 40 s. --code runs
+gunicorn from another checkout (e.g. a `git worktree` of the code before a change; its static files are
+collected first); given more than once, the checkouts take turns, --rounds times, on the same database, with
+--settle seconds between two runs:
 
     .venv/bin/python bench/bench_load.py --steps 1000 --duration 90 --next-hit-probe --code ../base --code .
 """
@@ -424,10 +425,9 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 @dataclass
 class Probe:
-    """The browser's next-HIT steps (bench_next_hit's JSON), and whether it finished before the step did."""
+    """The browser's next-HIT steps (bench_next_hit's JSON): those it started while the annotators ran."""
 
     steps: list[dict] = field(default_factory=list)
-    within_step: bool = True
     error: str = ""
 
 
@@ -443,11 +443,13 @@ async def run_step(port: int, keepalive: float, users: int, duration: float, per
 
 
 async def browser_probe(port: int, account: str, ramp: float, stop_at: float) -> Probe:
-    """Once the annotators have ramped up, bench_next_hit.py --origin walks a local batch in Chromium as `account`."""
+    """Once the annotators have ramped up, bench_next_hit.py --origin walks a local batch in Chromium as `account`,
+    starting no step after the annotators stop."""
     await asyncio.sleep(ramp)
+    until = time.time() + (stop_at - time.perf_counter())
     process = await asyncio.create_subprocess_exec(
         sys.executable, str(NEXT_HIT_BENCH), "--origin", f"http://127.0.0.1:{port}", "--user", account,
-        "--password", PROBE_PASSWORD, "--hits", str(PROBE_HITS), "--json",
+        "--password", PROBE_PASSWORD, "--hits", str(PROBE_HITS), "--until", str(until), "--json",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, err = await process.communicate()
@@ -455,7 +457,7 @@ async def browser_probe(port: int, account: str, ramp: float, stop_at: float) ->
         lines = err.decode(errors="replace").strip().splitlines()
         return Probe(error=lines[-1] if lines else f"exit status {process.returncode}")
     (steps,) = json.loads(out).values()
-    return Probe(steps=steps, within_step=time.perf_counter() <= stop_at)
+    return Probe(steps=steps)
 
 
 def count_rows() -> dict[str, int]:
@@ -525,13 +527,14 @@ def probe_cell(probe: Probe | None) -> str:
         return "-"
     if probe.error:
         return f"probe failed: {probe.error}"
+    if not probe.steps:
+        return "no step started before the annotators stopped"
     ready = [step["ready"] for step in probe.steps]
     p50, p90 = np.percentile(ready, [50, 90])
     answered, html = (np.median([step[name] for step in probe.steps]) for name in ("submitted", "html"))
     in_place = sum(step["load"] is None for step in probe.steps)
-    late = "" if probe.within_step else ", ran past the step"
     return (f"{p50:.0f} / {p90:.0f} / {max(ready):.0f} (submission answered {answered:.0f}, next HTML {html:.0f}; "
-            f"{len(ready)} steps, {in_place} in place{late})")
+            f"{len(ready)} steps, {in_place} in place)")
 
 
 def report_step(users: int, stats: Stats, duration: float, cpu: dict[str, float], probe: Probe | None) -> None:

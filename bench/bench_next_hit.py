@@ -26,7 +26,8 @@ next /hit/N/ page loads. --code runs the server (and builds its database) from a
     .venv/bin/python bench/bench_next_hit.py [--hits 21] [--grid 48] [--think 2] [--code DIR ...] [--rounds 1]
 
 Probe mode, against a server someone else started (bench/bench_load.py --next-hit-probe): log in as --user
-on --origin, walk --hits HITs of whatever local batch is open to them, print the steps as JSON:
+on --origin, walk --hits HITs of whatever local batch is open to them (starting no step after --until), print
+the steps as JSON:
 
     .venv/bin/python bench/bench_next_hit.py --origin http://127.0.0.1:8000 --user NAME --password PW --json
 """
@@ -184,8 +185,9 @@ def build_world(hits: int, grid: int) -> None:
     get_user_model().objects.create_user("annotator", password=PASSWORD)
 
 
-def measure(origin: str, user: str, password: str, hits: int, think: float) -> list[Step]:
-    """Log in, then time each submit → next HIT ready, over `hits` HITs (one fewer steps)."""
+def measure(origin: str, user: str, password: str, hits: int, think: float, until: float | None = None) -> list[Step]:
+    """Log in, then time each submit → next HIT ready, over `hits` HITs (one fewer steps); no step starts after
+    the wall-clock time `until`."""
     from playwright.sync_api import sync_playwright
 
     steps = []
@@ -203,6 +205,8 @@ def measure(origin: str, user: str, password: str, hits: int, think: float) -> l
             current = page.url
             page.locator("#grid .tile").nth(3).click()
             page.wait_for_timeout(think * 1000)
+            if until is not None and time.time() > until:
+                break
             page.locator("#submit").click()
             page.wait_for_url(lambda url, before=current: url != before and "/hit/" in url, wait_until="load")
             page.wait_for_function("() => window.__benchReady !== undefined")
@@ -274,6 +278,7 @@ def main() -> int:
     parser.add_argument("--origin", help="probe mode: measure against this running server")
     parser.add_argument("--user", default="annotator")
     parser.add_argument("--password", default=PASSWORD)
+    parser.add_argument("--until", type=float, help="probe mode: start no step after this time (epoch seconds)")
     parser.add_argument("--json", action="store_true", help="print the steps as JSON instead of a table")
     parser.add_argument("--build-world", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -283,7 +288,7 @@ def main() -> int:
         build_world(args.hits, args.grid)
         return 0
     if args.origin:
-        results = {args.origin: measure(args.origin, args.user, args.password, args.hits, args.think)}
+        results = {args.origin: measure(args.origin, args.user, args.password, args.hits, args.think, args.until)}
     else:
         results = {code: [] for code in codes}
         for _ in range(args.rounds):
