@@ -138,3 +138,10 @@ def accessibility_violations(page) -> list[str]:
     )
     return [f"{v['id']}: {node['target']} {node.get('failureSummary', '')}"
             for v in results["violations"] for node in v["nodes"]]
+
+
+def submit_login(page, username: str, password: str) -> None:
+    """Fill the login form already on `page` and send it."""
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.locator("form.login button[type=submit]").click()

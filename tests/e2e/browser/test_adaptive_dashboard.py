@@ -6,7 +6,7 @@ from tasks.builders import ContainsOptions, build_contains_batch
 from tasks.models import Batch, Provider, TaskKind
 from tasks.simulators.annotators import simulate
 from tests.analytics.demo_data import build_candidates
-from tests.e2e.browser.helpers import accessibility_violations, screenshot
+from tests.e2e.browser.helpers import accessibility_violations, screenshot, submit_login
 from tests.factories import UserFactory
 
 PASSWORD = "correct horse battery staple"
@@ -22,9 +22,7 @@ def test_it_shows_the_adaptive_section_and_tops_up_from_its_button(app, open_pag
     page = open_page()
     page.set_viewport_size({"width": width, "height": 800})
     page.goto(f"{app}/accounts/login/?next=/dashboard/{dataset.name}/")
-    page.locator("#id_username").fill("researcher")
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.login button[type=submit]").click()
+    submit_login(page, "researcher", PASSWORD)
     section = page.locator("section#adaptive")
     section.scroll_into_view_if_needed()
     assert "CONTAINS" in section.inner_text()

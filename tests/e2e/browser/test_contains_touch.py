@@ -3,7 +3,7 @@ must not open the enlarged view), a long press shows the image enlarged, whole, 
 closes it without selecting."""
 
 from tasks.models import Provider
-from tests.e2e.browser.helpers import PHONE, image_with_files, wait_for_images
+from tests.e2e.browser.helpers import PHONE, image_with_files, submit_login, wait_for_images
 from tests.factories import DatasetFactory, LabelClassFactory, UserFactory
 from tests.hitdata import contains_hit
 
@@ -23,9 +23,7 @@ def test_it_selects_on_tap_and_enlarges_on_long_press(app, open_page):
     UserFactory(username="ann")
     page = open_page(viewport=PHONE, has_touch=True, is_mobile=True)
     page.goto(f"{app}/annotate/")
-    page.locator("#id_username").fill("ann")
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.login button[type=submit]").click()
+    submit_login(page, "ann", PASSWORD)
     wait_for_images(page, "#grid img")
     tiles, zoom = page.locator("#grid .tile"), page.locator("#zoom")
 

@@ -8,7 +8,7 @@ import pytest
 from analytics.models import JobRun
 from annotation.models import Image
 from tests.analytics.demo_data import build_demo_like
-from tests.e2e.browser.helpers import DESKTOP, PHONE, accessibility_violations, attach_files
+from tests.e2e.browser.helpers import DESKTOP, PHONE, accessibility_violations, attach_files, submit_login
 from tests.e2e.browser.test_researcher_pages import chart_sizes
 from tests.factories import UserFactory
 
@@ -55,9 +55,7 @@ def staff_page(request, app, open_page):
     page.vega_warnings = []
     page.on("console", lambda message: page.vega_warnings.append(message.text) if message.type == "warning" else None)
     page.goto(f"{app}/accounts/login/")
-    page.locator("#id_username").fill("researcher")
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.login button[type=submit]").click()
+    submit_login(page, "researcher", PASSWORD)
     page.wait_for_url(f"{app}/dashboard/")
     return page
 

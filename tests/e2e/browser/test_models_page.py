@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from annotation.models import Image
 from tests.analytics.demo_data import build_demo_like
-from tests.e2e.browser.helpers import screenshot
+from tests.e2e.browser.helpers import screenshot, submit_login
 from tests.factories import UserFactory
 
 PASSWORD = "correct horse battery staple"
@@ -40,9 +40,7 @@ def models_page(app, open_page, tmp_path):
         page = open_page()
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(f"{app}/accounts/login/?next=/dashboard/demo-like/models/")
-        page.locator("#id_username").fill("researcher")
-        page.locator("#id_password").fill(PASSWORD)
-        page.locator("form.login button[type=submit]").click()
+        submit_login(page, "researcher", PASSWORD)
         page.wait_for_url(f"{app}/dashboard/demo-like/models/")
         return page
 

@@ -6,7 +6,7 @@ submission's answer without the next page, is opened by navigating, as before.""
 
 from annotation.models import ContainsJudgment
 from tasks.models import Assignment, Hit, HitItem, Provider
-from tests.e2e.browser.helpers import DESKTOP, image_with_files, wait_for_images
+from tests.e2e.browser.helpers import DESKTOP, image_with_files, submit_login, wait_for_images
 from tests.factories import DatasetFactory, LabelClassFactory, UserFactory
 from tests.hitdata import classify_hit, contains_hit
 
@@ -30,9 +30,7 @@ def _local_contains_batch(hits: int, tiles: int = 4) -> list[Hit]:
 def _log_in(page, app: str) -> None:
     UserFactory(username="ann")
     page.goto(f"{app}/annotate/")
-    page.locator("#id_username").fill("ann")
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.login button[type=submit]").click()
+    submit_login(page, "ann", PASSWORD)
 
 
 def _tile_images(page) -> list[int]:

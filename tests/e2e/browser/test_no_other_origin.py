@@ -4,7 +4,7 @@ scripts and charts included, goes to the app itself."""
 from annotation.models import Image
 from tasks.models import Provider
 from tests.analytics.demo_data import build_demo_like
-from tests.e2e.browser.helpers import attach_files, image_with_files
+from tests.e2e.browser.helpers import attach_files, image_with_files, submit_login
 from tests.e2e.browser.test_classify_page import make_hit as classify_hit
 from tests.e2e.browser.test_label1000_page import published_label1000_hit
 from tests.factories import LabelClassFactory, UserFactory
@@ -15,9 +15,7 @@ PASSWORD = "correct horse battery staple"
 
 def _log_in(page, app: str, username: str) -> None:
     page.goto(f"{app}/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.login button[type=submit]").click()
+    submit_login(page, username, PASSWORD)
     page.wait_for_load_state("load")
 
 

@@ -17,6 +17,7 @@ from tests.e2e.browser.helpers import (
     accessibility_violations,
     attach_files,
     screenshot,
+    submit_login,
     wait_for_images,
 )
 from tests.factories import UserFactory
@@ -37,9 +38,7 @@ def researcher_page(request, app, open_page):
     page = open_page(viewport=request.param, bypass_csp=True)
     page.width = request.param["width"]
     page.goto(f"{app}/accounts/login/")
-    page.locator("#id_username").fill("researcher")
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.login button[type=submit]").click()
+    submit_login(page, "researcher", PASSWORD)
     page.wait_for_url(f"{app}/dashboard/")
     return page
 
