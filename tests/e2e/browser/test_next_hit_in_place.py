@@ -27,10 +27,13 @@ def _local_contains_batch(hits: int, tiles: int = 4) -> list[Hit]:
     return batch
 
 
-def _log_in(page, app: str) -> None:
+def _open_first_hit(page, app: str, first: Hit) -> None:
+    """Log in as a local annotator, land on `first`, and mark the document (see _same_document)."""
     UserFactory(username="ann")
     page.goto(f"{app}/annotate/")
     submit_login(page, "ann", PASSWORD)
+    page.wait_for_url(f"{app}/hit/{first.pk}/")
+    page.evaluate("() => { window.relabelTestMarker = true; }")
 
 
 def _tile_images(page) -> list[int]:
@@ -44,10 +47,8 @@ def _same_document(page) -> bool:
 def test_it_shows_the_next_contains_hit_in_the_same_page(app, open_page):
     first, second, third = _local_contains_batch(3)
     page = open_page(viewport=DESKTOP)
-    _log_in(page, app)
-    page.wait_for_url(f"{app}/hit/{first.pk}/")
+    _open_first_hit(page, app, first)
     wait_for_images(page, "#grid img")
-    page.evaluate("() => { window.relabelTestMarker = true; }")
 
     page.locator("#grid .tile").nth(1).click()
     page.locator("#submit").click()
@@ -91,9 +92,7 @@ def test_it_navigates_to_a_next_hit_of_another_kind(app, open_page):
     following = classify_hit({image_with_files(first.batch.dataset, first.label, 9): [1, 2, 3]},
                              provider=Provider.LOCAL)
     page = open_page(viewport=DESKTOP)
-    _log_in(page, app)
-    page.wait_for_url(f"{app}/hit/{first.pk}/")
-    page.evaluate("() => { window.relabelTestMarker = true; }")
+    _open_first_hit(page, app, first)
     page.locator("#grid .tile").nth(0).click()
     page.locator("#submit").click()
     page.wait_for_url(f"{app}/hit/{following.pk}/")
@@ -114,9 +113,7 @@ def test_it_navigates_when_the_submissions_answer_carries_no_page(app, open_page
         route.fulfill(response=answer, json=body)
 
     page.route(f"{app}/hit/{first.pk}/submit/", without_the_page)
-    _log_in(page, app)
-    page.wait_for_url(f"{app}/hit/{first.pk}/")
-    page.evaluate("() => { window.relabelTestMarker = true; }")
+    _open_first_hit(page, app, first)
     page.locator("#grid .tile").nth(0).click()
     page.locator("#submit").click()
     page.wait_for_url(f"{app}/hit/{second.pk}/")
