@@ -383,10 +383,13 @@ def percentiles(values: list[float]) -> str:
 
 
 class CpuMeter:
-    """Cores' seconds used by the web (gunicorn and its workers), PostgreSQL and this client between readings.
+    """Cores' seconds used by the web (gunicorn and its workers), PostgreSQL, this client, the browser probe and the
+    whole machine between readings.
 
     Each group's total includes the time of its exited children (`cutime`/`cstime` of the parent that reaped
-    them: PostgreSQL's postmaster, gunicorn's master), so backends that close within a step still count.
+    them: PostgreSQL's postmaster, gunicorn's master), so backends that close within a step still count. The
+    browser probe (bench_next_hit.py, its Playwright driver and Chromium) counts once the step has reaped it.
+    "machine" is every busy core from /proc/stat, others' processes included: how close the step ran to the two cores.
     """
 
     def __init__(self, server_pid: int) -> None:
@@ -398,6 +401,8 @@ class CpuMeter:
             "web": _cpu_seconds([self.server_pid, *_pgrep("-P", str(self.server_pid))]),
             "db": _cpu_seconds(_pgrep("-u", "postgres")),
             "client": time.process_time(),
+            "browser": os.times().children_user + os.times().children_system,
+            "machine": _busy_cpu_seconds(),
         }
 
     def used(self) -> dict[str, float]:
@@ -406,6 +411,12 @@ class CpuMeter:
         used = {group: now[group] - self.start[group] for group in now}
         self.start = now
         return used
+
+
+def _busy_cpu_seconds() -> float:
+    """Seconds of every core not idle nor waiting on I/O since boot (/proc/stat's first line)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def _pgrep(*args: str) -> list[int]:
@@ -517,7 +528,7 @@ def start_server(env: dict[str, str], args: argparse.Namespace, port: int, code:
 
 TABLE_HEAD = (
     "| annotators | pages/s | requests/s | page p50/p95/p99 ms | image p50/p95/p99 ms | submit p50/p95/p99 ms "
-    "| HIT loaded p50/p95/p99 ms | submitted | errors | CPU web / db / client | next HIT ready (browser) "
+    "| HIT loaded p50/p95/p99 ms | submitted | errors | CPU web / db / client / browser / machine | next HIT ready (browser) "
     "p50 / p90 / max ms (medians from the click) |\n|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
@@ -577,6 +588,10 @@ def main() -> None:
     accounts = {(run, step): f"probe{run_tag}r{run}s{step}" for run in range(len(runs)) for step in range(len(steps))}
     if args.next_hit_probe:
         build_probe_batch(list(accounts.values()))
+    with connection.cursor() as cursor:
+        # Statistics for the rows just built, as autovacuum gathers them a minute after a bulk load (where it
+        # runs: it is off on some test servers). Without them the planner takes the new tables for empty.
+        cursor.execute("ANALYZE")
     hit_ids = {kind: list(Hit.objects.filter(batch__kind=kind).exclude(batch__provider="local").order_by("id")
                           .values_list("id", flat=True)) for kind in ("contains", "classify")}
     before = count_rows()
