@@ -528,8 +528,9 @@ def start_server(env: dict[str, str], args: argparse.Namespace, port: int, code:
 
 TABLE_HEAD = (
     "| annotators | pages/s | requests/s | page p50/p95/p99 ms | image p50/p95/p99 ms | submit p50/p95/p99 ms "
-    "| HIT loaded p50/p95/p99 ms | submitted | errors | CPU web / db / client / browser / machine | next HIT ready (browser) "
-    "p50 / p90 / max ms (medians from the click) |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    "| HIT loaded p50/p95/p99 ms | submitted | errors | CPU web / db / client / browser / machine "
+    "| next HIT ready (browser) p50 / p90 / max ms (medians from the click) |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
