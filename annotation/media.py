@@ -33,8 +33,9 @@ from annotation.imagefiles import CONTENT_TYPES
 URL_PREFIX = "media/"
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 SANDBOX_CSP = "default-src 'none'; sandbox"
-# The names the fast path answers: segments of letters, digits, '_', '-' and '.', none starting with a dot.
-_PLAIN_NAME = re.compile(r"(?:[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}/){0,16}[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}")
+# The names the fast paths answer: segments of letters, digits, '_', '-' and '.', none starting with a dot.
+PLAIN_NAME_PATTERN = r"(?:[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}/){0,16}[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}"
+_PLAIN_NAME = re.compile(PLAIN_NAME_PATTERN)
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 
 StartResponse = Callable[..., object]
@@ -111,12 +112,10 @@ class MediaFiles:
     def __init__(self, application: Callable[[dict, StartResponse], Iterable[bytes]]) -> None:
         self.application = application
         self.prefix = "/" + URL_PREFIX
-        self.allowed_hosts = settings.ALLOWED_HOSTS or (
-            [".localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else []
-        )
-        self.enabled = not settings.DISALLOWED_USER_AGENTS and not settings.USE_X_FORWARDED_HOST
-        self.site_headers = _site_headers()
-        self.hsts = _hsts_header()
+        self.allowed_hosts = media_allowed_hosts()
+        self.enabled = media_fast_path_enabled()
+        self.site_headers = site_headers()
+        self.hsts = hsts_header()
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -169,7 +168,18 @@ def _is_secure(environ: dict) -> bool:
     return environ.get("wsgi.url_scheme") == "https"
 
 
-def _site_headers() -> dict[str, str]:
+def media_allowed_hosts() -> list[str]:
+    """The hosts a fast path answers for: ALLOWED_HOSTS, or Django's own default while DEBUG is on."""
+    return settings.ALLOWED_HOSTS or ([".localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
+
+
+def media_fast_path_enabled() -> bool:
+    """False where Django must see every request: user agents to refuse, or a host taken from X-Forwarded-Host."""
+    return not settings.DISALLOWED_USER_AGENTS and not settings.USE_X_FORWARDED_HOST
+
+
+def site_headers() -> dict[str, str]:
+    """The headers Django's middleware adds to every response, from the same settings."""
     headers = {}
     if settings.SECURE_REFERRER_POLICY:
         policy = settings.SECURE_REFERRER_POLICY
@@ -183,7 +193,8 @@ def _site_headers() -> dict[str, str]:
     return headers
 
 
-def _hsts_header() -> str:
+def hsts_header() -> str:
+    """Strict-Transport-Security as SecurityMiddleware writes it over HTTPS; empty when HSTS is off."""
     if not settings.SECURE_HSTS_SECONDS:
         return ""
     value = f"max-age={settings.SECURE_HSTS_SECONDS}"

@@ -29,6 +29,9 @@ collected first); given more than once, the checkouts take turns, --rounds times
 --settle seconds between two runs:
 
     .venv/bin/python bench/bench_load.py --steps 1000 --duration 90 --next-hit-probe --code ../base --code .
+
+--proxy puts nginx (Debian's nginx-light) in front of gunicorn with the config `manage.py nginx_config` writes:
+nginx answers the images, gunicorn the rest (annotation/media_proxy.py).
 """
 
 import argparse
@@ -383,8 +386,8 @@ def percentiles(values: list[float]) -> str:
 
 
 class CpuMeter:
-    """Cores' seconds used by the web (gunicorn and its workers), PostgreSQL, this client, the browser probe and the
-    whole machine between readings.
+    """Cores' seconds used by the web (gunicorn and its workers; nginx's too with --proxy), PostgreSQL, this
+    client, the browser probe and the whole machine between readings.
 
     Each group's total includes the time of its exited children (`cutime`/`cstime` of the parent that reaped
     them: PostgreSQL's postmaster, gunicorn's master), so backends that close within a step still count. The
@@ -392,13 +395,13 @@ class CpuMeter:
     "machine" is every busy core from /proc/stat, others' processes included: how close the step ran to the two cores.
     """
 
-    def __init__(self, server_pid: int) -> None:
-        self.server_pid = server_pid
+    def __init__(self, server_pids: list[int]) -> None:
+        self.server_pids = server_pids
         self.start = self.read()
 
     def read(self) -> dict[str, float]:
         return {
-            "web": _cpu_seconds([self.server_pid, *_pgrep("-P", str(self.server_pid))]),
+            "web": _cpu_seconds([pid for parent in self.server_pids for pid in (parent, *_pgrep("-P", str(parent)))]),
             "db": _cpu_seconds(_pgrep("-u", "postgres")),
             "client": time.process_time(),
             "browser": os.times().children_user + os.times().children_system,
@@ -526,6 +529,32 @@ def start_server(env: dict[str, str], args: argparse.Namespace, port: int, code:
     raise SystemExit("gunicorn did not start within 60 s")
 
 
+@dataclass
+class Proxy:
+    process: subprocess.Popen
+    port: int
+
+
+def start_proxy(env: dict[str, str], upstream_port: int, tmp: Path) -> Proxy:
+    """nginx with the config `manage.py nginx_config` writes for these settings, in front of gunicorn."""
+    folder = tmp / "nginx"
+    folder.mkdir(exist_ok=True)
+    port, config = free_port(), folder / "nginx.conf"
+    manage(env, "nginx_config", "--upstream", f"127.0.0.1:{upstream_port}", "--listen", f"127.0.0.1:{port}",
+           "--output", str(config), "--pid", str(folder / "pid"), "--temp-dir", str(folder),
+           *(["--user", "root"] if os.geteuid() == 0 else []))
+    process = subprocess.Popen(["nginx", "-c", str(config), "-p", str(folder), "-g", "daemon off;"])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return Proxy(process, port)
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("nginx did not start within 30 s")
+
+
 TABLE_HEAD = (
     "| annotators | pages/s | requests/s | page p50/p95/p99 ms | image p50/p95/p99 ms | submit p50/p95/p99 ms "
     "| HIT loaded p50/p95/p99 ms | submitted | errors | CPU web / db / client / browser / machine "
@@ -571,6 +600,8 @@ def main() -> None:
                         help="measure the next-HIT step from Chromium during each step (bench_next_hit.py)")
     parser.add_argument("--code", type=Path, action="append",
                         help="checkout to run gunicorn from (repeat to compare; default: this one)")
+    parser.add_argument("--proxy", action="store_true",
+                        help="nginx in front of gunicorn, answering the images (manage.py nginx_config)")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each --code, in turn")
     parser.add_argument("--settle", type=float, default=60,
                         help="seconds to wait between two runs, for the previous one's backlog to drain")
@@ -606,8 +637,11 @@ def main() -> None:
         print(f"\n{code} (round {round_ + 1}), load average {' '.join(map(str, os.getloadavg()))}:\n{TABLE_HEAD}")
         port = free_port()
         server = start_server(env, args, port, code)
+        proxy = start_proxy(env, port, Path(tmp)) if args.proxy else None
+        if proxy is not None:
+            port = proxy.port
         try:
-            meter = CpuMeter(server.pid)
+            meter = CpuMeter([server.pid, *([proxy.process.pid] if proxy else [])])
             for step, users in enumerate(steps):
                 meter.used()
                 stats, probe = asyncio.run(run_step(
@@ -620,6 +654,9 @@ def main() -> None:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
+            if proxy is not None:
+                proxy.process.send_signal(signal.SIGQUIT)
+                proxy.process.wait(timeout=30)
     check_rows(before, count_rows(), totals)
     if not args.keep and not args.reuse:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -68,6 +68,12 @@ def require_chromium() -> str:
     return path
 
 
+def require_nginx() -> str:
+    path = shutil.which("nginx") or "/usr/sbin/nginx"
+    require(Path(path).exists(), "nginx not found (apt-get install nginx-light)")
+    return path
+
+
 def require_models() -> None:
     try:
         import timm  # noqa: F401
