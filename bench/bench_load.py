@@ -30,8 +30,9 @@ collected first); given more than once, the checkouts take turns, --rounds times
 
     .venv/bin/python bench/bench_load.py --steps 1000 --duration 90 --next-hit-probe --code ../base --code .
 
---proxy puts nginx (Debian's nginx-light) in front of gunicorn with the config `manage.py nginx_config` writes:
-nginx answers the images, gunicorn the rest (annotation/media_proxy.py).
+--proxy on puts nginx (Debian's nginx-light) in front of gunicorn with the config `manage.py nginx_config` writes:
+nginx answers the images, gunicorn the rest (annotation/media_proxy.py); --proxy both runs each checkout without
+it and then with it.
 """
 
 import argparse
@@ -600,8 +601,9 @@ def main() -> None:
                         help="measure the next-HIT step from Chromium during each step (bench_next_hit.py)")
     parser.add_argument("--code", type=Path, action="append",
                         help="checkout to run gunicorn from (repeat to compare; default: this one)")
-    parser.add_argument("--proxy", action="store_true",
-                        help="nginx in front of gunicorn, answering the images (manage.py nginx_config)")
+    parser.add_argument("--proxy", choices=("off", "on", "both"), default="off",
+                        help="nginx in front of gunicorn, answering the images (manage.py nginx_config); "
+                             "both: each run without it, then with it")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each --code, in turn")
     parser.add_argument("--settle", type=float, default=60,
                         help="seconds to wait between two runs, for the previous one's backlog to drain")
@@ -616,7 +618,8 @@ def main() -> None:
     from tasks.models import Hit
 
     run_tag = secrets.token_hex(3).upper()
-    runs = [(round_, code) for round_ in range(args.rounds) for code in codes]
+    proxies = {"off": [False], "on": [True], "both": [False, True]}[args.proxy]
+    runs = [(round_, code, proxy) for round_ in range(args.rounds) for code in codes for proxy in proxies]
     accounts = {(run, step): f"probe{run_tag}r{run}s{step}" for run in range(len(runs)) for step in range(len(steps))}
     if args.next_hit_probe:
         build_probe_batch(list(accounts.values()))
@@ -631,13 +634,15 @@ def main() -> None:
     keepalive = args.keep_alive if args.keep_alive is not None else gunicorn_conf.keepalive
     totals = {"contains": 0, "classify": 0}
     dealer = SlotDealer(hit_ids)
-    for run, (round_, code) in enumerate(runs):
+    for run, (round_, code, with_proxy) in enumerate(runs):
         if run:
             time.sleep(args.settle)
-        print(f"\n{code} (round {round_ + 1}), load average {' '.join(map(str, os.getloadavg()))}:\n{TABLE_HEAD}")
+        web = "nginx + gunicorn" if with_proxy else "gunicorn"
+        load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+        print(f"\n{code}, {web} (round {round_ + 1}), load average {load}:\n{TABLE_HEAD}")
         port = free_port()
         server = start_server(env, args, port, code)
-        proxy = start_proxy(env, port, Path(tmp)) if args.proxy else None
+        proxy = start_proxy(env, port, Path(tmp)) if with_proxy else None
         if proxy is not None:
             port = proxy.port
         try:
