@@ -123,9 +123,12 @@ def _provider_assignment(hit: Hit, external_worker_id: str, provider_assignment_
             existing = _existing_assignment(locked, external_worker_id, provider_assignment_id)
             if existing is not None:
                 return existing
-            worker, _ = Worker.objects.get_or_create(provider=hit.batch.provider, external_id=external_worker_id)
+            worker, new_worker = Worker.objects.get_or_create(
+                provider=hit.batch.provider, external_id=external_worker_id
+            )
             check_start(locked, Starter(client, worker))
-            _refuse_repeats(locked, worker)
+            if not new_worker:  # a worker created just now has judged nothing yet
+                _refuse_repeats(locked, worker)
             return Assignment.objects.create(
                 hit=locked, worker=worker, provider_assignment_id=provider_assignment_id,
                 confirmation=Assignment.Confirmation.UNCONFIRMED,
