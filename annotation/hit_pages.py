@@ -154,7 +154,11 @@ def _prolific_assignment(hit: Hit, external_worker_id: str, provider_assignment_
 
 
 def _local_assignment(hit: Hit, user: AbstractBaseUser, client: str) -> Assignment:
-    """A logged-in annotator's assignment: confirmed at once, since the account itself holds the place."""
+    """A logged-in annotator's assignment: confirmed at once, since the account itself holds the place.
+
+    Idempotent: a parallel first load that created the row first (the HIT lock orders them) is answered
+    with that row.
+    """
     worker = local_worker(user)
     existing = Assignment.objects.filter(hit=hit, worker=worker).first()
     if existing is not None:
@@ -164,13 +168,14 @@ def _local_assignment(hit: Hit, user: AbstractBaseUser, client: str) -> Assignme
             locked = Hit.objects.select_for_update(of=("self",)).select_related("batch").get(pk=hit.pk)
             check_start(locked, Starter(client, worker))
             _refuse_repeats(locked, worker)
-            assignment, _ = Assignment.objects.get_or_create(
+            return Assignment.objects.create(
                 hit=locked, worker=worker,
-                defaults={"confirmation": Assignment.Confirmation.CONFIRMED, "confirmed_at": timezone.now()},
+                confirmation=Assignment.Confirmation.CONFIRMED, confirmed_at=timezone.now(),
             )
+    except IntegrityError:
+        return Assignment.objects.get(hit=hit, worker=worker)
     except StartRefused as exc:
         raise VisitError(exc.detail, exc.status, exc.retry_after) from exc
-    return assignment
 
 
 def local_worker(user: AbstractBaseUser) -> Worker:
