@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, Subquery
 from django.utils import timezone
 
 from tasks.exposure import first_new_to, repeats_an_item
@@ -248,9 +248,7 @@ def upcoming_thumbnails(assignment: Assignment) -> list[str]:
         .exclude(pk=assignment.hit_id).exclude(assignments__worker_id=assignment.worker_id)
         .annotate(taken=Count("assignments", filter=Q(assignments__status__in=HOLDING_STATUSES)))
         .filter(taken__lt=F("batch__assignments_per_hit"))
-        .order_by("batch_id", "id").values_list("pk", flat=True).first()
+        .order_by("batch_id", "id").values("pk")[:1]
     )
-    if following is None:
-        return []
-    items = HitItem.objects.filter(hit_id=following).exclude(image__thumbnail="").order_by("position")
+    items = HitItem.objects.filter(hit_id=Subquery(following)).exclude(image__thumbnail="").order_by("position")
     return list(items.values_list("image__thumbnail", flat=True)[:FIRST_SCREEN_TILES])
