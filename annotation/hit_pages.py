@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, Subquery
 from django.utils import timezone
 
 from tasks.exposure import first_new_to, repeats_an_item
@@ -123,9 +123,12 @@ def _provider_assignment(hit: Hit, external_worker_id: str, provider_assignment_
             existing = _existing_assignment(locked, external_worker_id, provider_assignment_id)
             if existing is not None:
                 return existing
-            worker, _ = Worker.objects.get_or_create(provider=hit.batch.provider, external_id=external_worker_id)
+            worker, new_worker = Worker.objects.get_or_create(
+                provider=hit.batch.provider, external_id=external_worker_id
+            )
             check_start(locked, Starter(client, worker))
-            _refuse_repeats(locked, worker)
+            if not new_worker:  # a worker created just now has judged nothing yet
+                _refuse_repeats(locked, worker)
             return Assignment.objects.create(
                 hit=locked, worker=worker, provider_assignment_id=provider_assignment_id,
                 confirmation=Assignment.Confirmation.UNCONFIRMED,
@@ -151,7 +154,11 @@ def _prolific_assignment(hit: Hit, external_worker_id: str, provider_assignment_
 
 
 def _local_assignment(hit: Hit, user: AbstractBaseUser, client: str) -> Assignment:
-    """A logged-in annotator's assignment: confirmed at once, since the account itself holds the place."""
+    """A logged-in annotator's assignment: confirmed at once, since the account itself holds the place.
+
+    Idempotent: a parallel first load that created the row first (the HIT lock orders them) is answered
+    with that row.
+    """
     worker = local_worker(user)
     existing = Assignment.objects.filter(hit=hit, worker=worker).first()
     if existing is not None:
@@ -161,13 +168,14 @@ def _local_assignment(hit: Hit, user: AbstractBaseUser, client: str) -> Assignme
             locked = Hit.objects.select_for_update(of=("self",)).select_related("batch").get(pk=hit.pk)
             check_start(locked, Starter(client, worker))
             _refuse_repeats(locked, worker)
-            assignment, _ = Assignment.objects.get_or_create(
+            return Assignment.objects.create(
                 hit=locked, worker=worker,
-                defaults={"confirmation": Assignment.Confirmation.CONFIRMED, "confirmed_at": timezone.now()},
+                confirmation=Assignment.Confirmation.CONFIRMED, confirmed_at=timezone.now(),
             )
+    except IntegrityError:
+        return Assignment.objects.get(hit=hit, worker=worker)
     except StartRefused as exc:
         raise VisitError(exc.detail, exc.status, exc.retry_after) from exc
-    return assignment
 
 
 def local_worker(user: AbstractBaseUser) -> Worker:
@@ -240,9 +248,7 @@ def upcoming_thumbnails(assignment: Assignment) -> list[str]:
         .exclude(pk=assignment.hit_id).exclude(assignments__worker_id=assignment.worker_id)
         .annotate(taken=Count("assignments", filter=Q(assignments__status__in=HOLDING_STATUSES)))
         .filter(taken__lt=F("batch__assignments_per_hit"))
-        .order_by("batch_id", "id").values_list("pk", flat=True).first()
+        .order_by("batch_id", "id").values("pk")[:1]
     )
-    if following is None:
-        return []
-    items = HitItem.objects.filter(hit_id=following).exclude(image__thumbnail="").order_by("position")
+    items = HitItem.objects.filter(hit_id=Subquery(following)).exclude(image__thumbnail="").order_by("position")
     return list(items.values_list("image__thumbnail", flat=True)[:FIRST_SCREEN_TILES])

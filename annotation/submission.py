@@ -155,7 +155,8 @@ def _int_list(value: object, what: str) -> list[int]:
 
 def _store_contains(assignment: Assignment, selected: object) -> int:
     chosen = set(_int_list(selected, "'selected'"))
-    images = set(HitItem.objects.filter(hit_id=assignment.hit_id).values_list("image_id", flat=True))
+    roles = dict(HitItem.objects.filter(hit_id=assignment.hit_id).values_list("image_id", "role"))
+    images = set(roles)
     unknown = sorted(chosen - images)
     if unknown:
         raise SubmissionError(f"images {unknown} are not in this HIT")
@@ -166,7 +167,7 @@ def _store_contains(assignment: Assignment, selected: object) -> int:
         ContainsJudgment(assignment=assignment, image_id=image, label_id=label_id, selected=image in chosen)
         for image in sorted(images)
     ])
-    score_assignment(assignment, chosen)
+    score_assignment(assignment, roles, chosen)
     return len(images)
 
 

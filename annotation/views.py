@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
-from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve, reverse
@@ -24,6 +23,7 @@ from annotation.hit_pages import (
     resolve_visit,
     upcoming_thumbnails,
 )
+from annotation.media import media_url
 from annotation.models import LabelClass
 from annotation.submission import MAX_BODY_BYTES, SubmissionError, parse_body, submit
 from label1000.views import TEMPLATE as LABEL1000_TEMPLATE
@@ -81,7 +81,7 @@ def _hit_response(request: HttpRequest, hit: Hit) -> HttpResponse:
     context = {"hit": hit, "batch": hit.batch, "config": config, "preview": visit.preview}
     if assignment and hit.batch.provider == "local":
         context["progress"] = local_progress(assignment)
-        context["prefetch"] = [default_storage.url(path) for path in upcoming_thumbnails(assignment)]
+        context["prefetch"] = [media_url(path) for path in upcoming_thumbnails(assignment)]
     if hit.batch.kind == TaskKind.CLASSIFY:
         context["classify_items"] = _classify_items(_tiles(hit))
         template = "annotation/hit_classify.html"
@@ -114,8 +114,8 @@ def _tiles(hit: Hit) -> list[Tile]:
     rows = hit.items.order_by("position").values_list("image_id", "image__thumbnail", "image__file", "labels")
     tiles = []
     for image_id, thumbnail, file, labels in rows:
-        thumbnail_url = default_storage.url(thumbnail) if thumbnail else ""
-        tiles.append(Tile(image_id, thumbnail_url, default_storage.url(file) if file else thumbnail_url, labels))
+        thumbnail_url = media_url(thumbnail) if thumbnail else ""
+        tiles.append(Tile(image_id, thumbnail_url, media_url(file) if file else thumbnail_url, labels))
     return tiles
 
 

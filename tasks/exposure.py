@@ -7,9 +7,13 @@ to the worker before and at least one of the two tiles is a candidate: a gold ti
 the pair's selection frequency too, while the same gold control may come back in later grids.
 """
 
-from django.db.models import Q
+from itertools import chain
+
+from django.db.models import Q, QuerySet
 
 from tasks.models import Hit, HitItem, TaskKind, Worker
+
+FIRST_CANDIDATES = 8
 
 
 def repeats_an_item(hit: Hit, worker: Worker) -> bool:
@@ -27,9 +31,18 @@ def repeats_an_item(hit: Hit, worker: Worker) -> bool:
     ).exists()
 
 
-def first_new_to(worker: Worker, hits) -> Hit | None:
-    """The first HIT of `hits` (in their order) that shows the worker no item a second time."""
-    for hit in hits.select_related("batch").iterator():
+def first_new_to(worker: Worker, hits: QuerySet[Hit]) -> Hit | None:
+    """The first HIT of `hits` (in their order) that shows the worker no item a second time.
+
+    The first few HITs come from one plain query, and usually the first of them will do: only when all of
+    them repeat an item are the others read through `iterator()`, which on PostgreSQL opens a server-side
+    cursor and fetches up to 2000 rows.
+    """
+    hits = hits.select_related("batch")
+    first = list(hits[:FIRST_CANDIDATES])
+    checked = {hit.pk for hit in first}
+    others = hits.iterator() if len(first) == FIRST_CANDIDATES else iter(())
+    for hit in chain(first, (hit for hit in others if hit.pk not in checked)):
         if not repeats_an_item(hit, worker):
             return hit
     return None

@@ -39,9 +39,11 @@ def is_flagged(accuracy: float | None) -> bool:
     return accuracy is not None and accuracy < settings.RELABEL_GOLD_MIN_ACCURACY
 
 
-def score_assignment(assignment: Assignment, selected: Iterable[int]) -> None:
-    """Record the assignment's gold accuracy and flag it when it falls below the threshold."""
-    roles = dict(HitItem.objects.filter(hit_id=assignment.hit_id).values_list("image_id", "role"))
+def score_assignment(assignment: Assignment, roles: Mapping[int, str], selected: Iterable[int]) -> None:
+    """Record the assignment's gold accuracy and flag it when it falls below the threshold.
+
+    `roles` is image id → HitItem role for every tile of the assignment's HIT (the caller has read them).
+    """
     accuracy = gold_accuracy(roles, selected)
     assignment.gold_accuracy = accuracy
     assignment.flagged = is_flagged(accuracy)

@@ -24,6 +24,11 @@ def test_it_renders_a_48_image_grid_with_as_many_queries_as_a_3_image_one(client
     assert _queries_of_page(client, large, "W1") == _queries_of_page(client, small, "W2")
 
 
+def test_a_new_workers_first_visit_costs_13_queries_at_most(client):
+    hit = contains_hit(LabelClassFactory(), images(48, dataset=DatasetFactory()))
+    assert _queries_of_page(client, hit, "NEW") <= 13  # 14 with the repeat check a new worker cannot fail
+
+
 def test_it_renders_a_classify_page_in_a_fixed_number_of_queries(client):
     for index in range(12):
         LabelClassFactory(index=index)

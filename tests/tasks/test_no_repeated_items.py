@@ -3,7 +3,7 @@
 import pytest
 
 from annotation.hit_pages import VisitError, next_local_hit, resolve_visit
-from tasks.exposure import repeats_an_item
+from tasks.exposure import FIRST_CANDIDATES, repeats_an_item
 from tasks.models import Assignment, Batch, HitItem, Provider
 from tasks.providers.link import start
 from tests.factories import AssignmentFactory, LabelClassFactory, UserFactory, WorkerFactory
@@ -57,6 +57,17 @@ def test_a_local_annotator_is_sent_past_hits_that_repeat_their_items():
     assert next_local_hit(user) == new
     with pytest.raises(VisitError, match="already judged"):
         resolve_visit(repeat, {}, user)
+
+
+def test_a_local_annotator_is_sent_past_more_repeating_hits_than_the_first_read_holds():
+    label, (shared, fresh) = LabelClassFactory(), images(2)
+    user = UserFactory()
+    first = contains_hit(label, [shared], provider=Provider.LOCAL)
+    for _ in range(FIRST_CANDIDATES + 2):
+        contains_hit(label, [shared], provider=Provider.LOCAL)
+    new = contains_hit(label, [fresh], provider=Provider.LOCAL)
+    Assignment.objects.filter(pk=resolve_visit(first, {}, user).assignment.pk).update(status="submitted")
+    assert next_local_hit(user) == new
 
 
 def test_a_link_participant_gets_a_hit_without_their_items():
