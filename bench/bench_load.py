@@ -68,6 +68,7 @@ ASSET_RE = re.compile(r'<(?:script[^>]+src|link[^>]+href)="(/static/[^"]+)"')
 STATE_FILE = f"bench-load-state-{DB_NAME}.json"
 PROBE_HITS = 11  # HITs the browser walks through in a step: 10 next-HIT steps
 PROBE_PASSWORD = "bench-probe-password-123"
+PROBE_BATCH = "load: browser probe"
 NEXT_HIT_BENCH = Path(__file__).resolve().parent / "bench_next_hit.py"
 
 
@@ -162,12 +163,16 @@ def build_probe_batch(accounts: list[str]) -> None:
     from annotation.models import Dataset, Image, LabelClass
     from tasks.models import Batch, Hit, HitItem, Provider, TaskKind
 
+    # A reused database keeps the probe batches of earlier runs, with places left: close them, so that the probe
+    # walks this run's HITs (an account's first HIT comes from the oldest open batch).
+    Hit.objects.filter(batch__name=PROBE_BATCH).update(status=Hit.Status.EXPIRED)
+    Batch.objects.filter(name=PROBE_BATCH).update(status=Batch.Status.EXPIRED)
     dataset = Dataset.objects.get(name="load")
     pictures = random.Random(0).sample(list(Image.objects.filter(dataset=dataset).values_list("id", flat=True)),
                                        PROBE_HITS * CONTAINS_GRID)
     batch = Batch.objects.create(
         dataset=dataset, kind=TaskKind.CONTAINS, provider=Provider.LOCAL, reward="0",
-        assignments_per_hit=len(accounts), status=Batch.Status.PUBLISHED, name="load: browser probe",
+        assignments_per_hit=len(accounts), status=Batch.Status.PUBLISHED, name=PROBE_BATCH,
     )
     label = LabelClass.objects.order_by("index").first()
     hits = Hit.objects.bulk_create(
