@@ -61,7 +61,6 @@ def nginx_config(
         '    proxy_set_header Connection "";',
         "    proxy_set_header Host $http_host;",
         "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-        "    proxy_buffering off;",
         *(f"    {kind}_temp_path {_quoted(f'{temp_dir}/{kind}')};" for kind in _TEMP_PATHS if temp_dir),
         *_secure_maps(),
         *_servers(listen),
