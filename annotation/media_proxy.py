@@ -32,7 +32,7 @@ _TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 def nginx_config(
     upstream: str, listen: str, *, pid: str = "/run/relabel-nginx.pid", error_log: str = "stderr",
-    access_log: str = "off", keepalive_seconds: int = 5, user: str | None = None, temp_dir: str | None = None,
+    access_log: str = "off", user: str | None = None, temp_dir: str | None = None,
 ) -> str:
     """A complete nginx.conf (`nginx -c FILE`): images from MEDIA_ROOT, everything else to gunicorn at `upstream`.
 
@@ -53,7 +53,7 @@ def nginx_config(
         "    sendfile on;",
         "    tcp_nopush on;",
         "    tcp_nodelay on;",
-        f"    keepalive_timeout {keepalive_seconds}s;",
+        f"    keepalive_timeout {gunicorn_conf.keepalive}s;",  # browsers keep a connection as long as without nginx
         "    client_max_body_size 64m;",
         # Idle connections to gunicorn are dropped before gunicorn drops them (WEB_KEEPALIVE), never reused after.
         f"    upstream {UPSTREAM} {{ server {upstream}; keepalive 64; keepalive_timeout {_upstream_idle()}s; }}",
