@@ -12,6 +12,8 @@ ALLOWED_HOSTS, plain-HTTP requests that SECURE_SSL_REDIRECT must redirect. Every
 nginx adds one hop to X-Forwarded-For: set RELABEL_TRUSTED_PROXY_COUNT one higher than without it.
 """
 
+import re
+
 from django.conf import settings
 
 from annotation.imagefiles import CONTENT_TYPES
@@ -27,6 +29,7 @@ from annotation.media import (
 from relabel import gunicorn_conf
 
 UPSTREAM = "relabel_web"
+_PASS_ON = f"        location / {{ proxy_pass http://{UPSTREAM}; }}"
 _TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 
@@ -79,7 +82,7 @@ def _secure_maps() -> list[str]:
         header, secure_value = settings.SECURE_PROXY_SSL_HEADER
         variable = "$http_" + header.removeprefix("HTTP_").lower()
         # Django reads the first comma-separated value of the header, or the scheme when the header is absent.
-        first_value = _regex_quoted(rf"~^\s*{_regex_literal(secure_value)}\s*(,|$)")
+        first_value = _regex_quoted(rf"~^\s*{re.escape(secure_value)}\s*(,|$)")
         return [
             f'    map {variable} $relabel_secure {{ "" $relabel_scheme_secure; {first_value} 1; default 0; }}',
             "    map $scheme $relabel_scheme_secure { https 1; default 0; }",
@@ -96,19 +99,17 @@ def _hsts_map() -> list[str]:
 def _servers(listen: str) -> list[str]:
     """The allowed hosts' server, which answers images; the default server hands other hosts to Django (400)."""
     hosts = media_allowed_hosts()
-    proxy_only = [
-        "    server {",
-        f"        listen {listen} default_server;",
-        f"        location / {{ proxy_pass http://{UPSTREAM}; }}",
-        "    }",
-    ]
+    pass_on = _server(f"{listen} default_server", None, [_PASS_ON])
     if not hosts or not media_fast_path_enabled():
-        return proxy_only
+        return pass_on
     if "*" in hosts:
-        return [*proxy_only[:2], "        server_name _;", *_media_locations(), "    }"]
-    names = " ".join(_quoted(host) for host in hosts)
-    return [*proxy_only, "    server {", f"        listen {listen};", f"        server_name {names};",
-            *_media_locations(), "    }"]
+        return _server(f"{listen} default_server", "_", _media_locations())
+    return [*pass_on, *_server(listen, " ".join(_quoted(host) for host in hosts), _media_locations())]
+
+
+def _server(listen: str, names: str | None, body: list[str]) -> list[str]:
+    return ["    server {", f"        listen {listen};", *([f"        server_name {names};"] if names else []), *body,
+            "    }"]
 
 
 def _media_locations() -> list[str]:
@@ -117,10 +118,10 @@ def _media_locations() -> list[str]:
     types = " ".join(f"{content_type} {ext.removeprefix('.')};" for ext, content_type in sorted(CONTENT_TYPES.items()))
     headers = {**image_headers(content_type="", etag=""), **site_headers()}  # nginx writes those two itself
     return [
-        f"        location / {{ proxy_pass http://{UPSTREAM}; }}",
+        _PASS_ON,
         f"        location @django {{ proxy_pass http://{UPSTREAM}; }}",
         f"        location ~* {_regex_quoted(name_pattern)} {{",
-        f"            alias {_quoted(str(settings.MEDIA_ROOT).rstrip('/') + '/$relabel_name')};",
+        f'            alias "{_setting_text(str(settings.MEDIA_ROOT).rstrip("/"))}/$relabel_name";',
         f"            types {{ {types} }}",
         "            default_type application/octet-stream;",
         "            # Missing files, directories, other methods, plain HTTP to redirect: Django answers.",
@@ -134,16 +135,20 @@ def _media_locations() -> list[str]:
 
 
 def _quoted(value: str) -> str:
-    """An nginx string from a setting: `$` (a variable in nginx) only where we put one."""
-    if "$" in value.replace("$relabel_name", ""):
+    return f'"{_setting_text(value)}"'
+
+
+def _setting_text(value: str) -> str:
+    """A setting inside an nginx string: `$` refused (nginx would read a variable), quotes escaped."""
+    if "$" in value:
         raise ValueError(f"{value!r} contains '$', which nginx would read as a variable: remove it from the setting")
-    return _regex_quoted(value)
+    return _escaped(value)
 
 
 def _regex_quoted(value: str) -> str:
-    """Double quotes and backslash escapes (nginx reads no variables in a location's or a map's regex)."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A regex as an nginx string (nginx reads no variables in a location's or a map's regex)."""
+    return f'"{_escaped(value)}"'
 
 
-def _regex_literal(value: str) -> str:
-    return "".join("\\" + char if not char.isalnum() else char for char in value)
+def _escaped(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')

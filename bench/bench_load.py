@@ -410,7 +410,7 @@ class CpuMeter:
             "web": _cpu_seconds([pid for parent in self.server_pids for pid in (parent, *_pgrep("-P", str(parent)))]),
             "db": _cpu_seconds(_pgrep("-u", "postgres")),
             "client": time.process_time(),
-            "browser": os.times().children_user + os.times().children_system,
+            "browser": _reaped_children_cpu_seconds(),
             "machine": _busy_cpu_seconds(),
         }
 
@@ -420,6 +420,11 @@ class CpuMeter:
         used = {group: now[group] - self.start[group] for group in now}
         self.start = now
         return used
+
+
+def _reaped_children_cpu_seconds() -> float:
+    times = os.times()
+    return times.children_user + times.children_system
 
 
 def _busy_cpu_seconds() -> float:
@@ -524,15 +529,20 @@ def start_server(env: dict[str, str], args: argparse.Namespace, port: int, code:
     env.update({name: str(value) for name, value in overrides.items() if value is not None})
     command = [sys.executable, "-m", "gunicorn", "-c", "python:relabel.gunicorn_conf"]
     server = subprocess.Popen(command, cwd=code, env=env)
-    deadline = time.monotonic() + 60
+    return answering(server, port, 60, "gunicorn")
+
+
+def answering(process: subprocess.Popen, port: int, seconds: float, name: str) -> subprocess.Popen:
+    """`process` once it accepts connections on `port`; killed, and the run stopped, after `seconds`."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return server
+                return process
         except OSError:
             time.sleep(0.2)
-    server.kill()
-    raise SystemExit("gunicorn did not start within 60 s")
+    process.kill()
+    raise SystemExit(f"{name} did not start within {seconds:.0f} s")
 
 
 @dataclass
@@ -550,15 +560,7 @@ def start_proxy(env: dict[str, str], upstream_port: int, tmp: Path) -> Proxy:
            "--output", str(config), "--pid", str(folder / "pid"), "--temp-dir", str(folder),
            *(["--user", "root"] if os.geteuid() == 0 else []))
     process = subprocess.Popen(["nginx", "-c", str(config), "-p", str(folder), "-g", "daemon off;"])
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return Proxy(process, port)
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("nginx did not start within 30 s")
+    return Proxy(answering(process, port, 30, "nginx"), port)
 
 
 TABLE_HEAD = (
@@ -647,7 +649,7 @@ def main() -> None:
         print(f"\n{code}, {web} (round {round_ + 1}), load average {load}:\n{TABLE_HEAD}")
         port = free_port()
         server = start_server(env, args, port, code)
-        proxy = start_proxy(env, port, Path(tmp)) if with_proxy else None
+        proxy = start_proxy(env, port, tmp) if with_proxy else None
         if proxy is not None:
             port = proxy.port
         try:

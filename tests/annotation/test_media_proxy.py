@@ -4,7 +4,6 @@ Django's headers and bytes, and hands Django everything it must refuse or redire
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -22,7 +21,7 @@ from django.core.management import CommandError, call_command
 from annotation.media import MediaFiles
 from annotation.media_proxy import nginx_config
 from tests.images import jpeg_bytes
-from tests.requirements import port_open, require_nginx
+from tests.requirements import free_port, port_open, require_nginx
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -93,7 +92,7 @@ def start_nginx(start_web, tmp_path) -> Iterator:
     processes = []
 
     def start() -> tuple[int, int]:
-        django_port, port = start_web(), _free_port()
+        django_port, port = start_web(), free_port()
         (tmp_path / "nginx").mkdir(exist_ok=True)
         config = tmp_path / "nginx" / "nginx.conf"
         config.write_text(nginx_config(
@@ -114,12 +113,6 @@ def start_nginx(start_web, tmp_path) -> Iterator:
     for process in processes:
         process.send_signal(signal.SIGQUIT)
         process.wait(timeout=10)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

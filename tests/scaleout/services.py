@@ -23,18 +23,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.requirements import require, require_postgres, require_redis
+from tests.requirements import free_port, require, require_postgres, require_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
 # Load from one test process stands for many workers: lift the per-address and per-worker start limits.
 UNLIMITED_STARTS = {"RELABEL_STARTS_PER_CLIENT": "1000000", "RELABEL_STARTS_PER_WORKER": "1000000"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(condition, timeout: float, what: str, interval: float = 0.25):
