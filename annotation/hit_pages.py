@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, Subquery
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tasks.exposure import first_new_to, repeats_an_item
@@ -154,20 +155,27 @@ def _prolific_assignment(hit: Hit, external_worker_id: str, provider_assignment_
 
 
 def _local_assignment(hit: Hit, user: AbstractBaseUser, client: str) -> Assignment:
-    """A logged-in annotator's assignment: confirmed at once, since the account itself holds the place.
-
-    Idempotent: a parallel first load that created the row first (the HIT lock orders them) is answered
-    with that row.
-    """
+    """A logged-in annotator's assignment on `hit`: the one they have, or one started now."""
     worker = local_worker(user)
     existing = Assignment.objects.filter(hit=hit, worker=worker).first()
     if existing is not None:
         return existing
+    return start_local_assignment(hit, worker, client)
+
+
+def start_local_assignment(hit: Hit, worker: Worker, client: str, repeats_checked: bool = False) -> Assignment:
+    """Start a local annotator's assignment on `hit`: confirmed at once, since the account itself holds the place.
+
+    `repeats_checked`: the caller has just found that the HIT repeats no item for this worker (next_hit_for),
+    so that check is not run twice. Idempotent: a parallel first load that created the row first (the HIT lock
+    orders them) is answered with that row.
+    """
     try:
         with transaction.atomic():
             locked = Hit.objects.select_for_update(of=("self",)).select_related("batch").get(pk=hit.pk)
             check_start(locked, Starter(client, worker))
-            _refuse_repeats(locked, worker)
+            if not repeats_checked:
+                _refuse_repeats(locked, worker)
             return Assignment.objects.create(
                 hit=locked, worker=worker,
                 confirmation=Assignment.Confirmation.CONFIRMED, confirmed_at=timezone.now(),
@@ -191,23 +199,59 @@ def local_worker(user: AbstractBaseUser) -> Worker:
 def next_local_hit(user: AbstractBaseUser) -> Hit | None:
     """The annotator's unfinished local HIT, else the next open one that needs answers and shows them
     nothing they judged before."""
-    return next_hit_for(local_worker(user))
+    following = next_hit_for(local_worker(user))
+    return following.hit if following is not None else None
 
 
-def next_hit_for(worker: Worker) -> Hit | None:
+@dataclass(frozen=True)
+class NextHit:
+    """A local annotator's next HIT, as next_hit_for found it for their `worker`.
+
+    `started` is their unfinished assignment on it; None means the HIT is new to them: no assignment of theirs,
+    and checked to repeat no item they judged. `after` is the id of the open HIT that came after it in the same
+    search (None: none, or not searched), whose first tiles the page fetches ahead.
+    """
+
+    hit: Hit
+    worker: Worker
+    started: Assignment | None = None
+    after: int | None = None
+
+
+def next_hit_for(worker: Worker) -> NextHit | None:
     """next_local_hit for the annotator's Worker, when the caller has it already (a submission)."""
-    open_hits = Hit.objects.filter(batch__provider=Provider.LOCAL, status=Hit.Status.PUBLISHED)
-    started = open_hits.filter(
-        assignments__worker=worker, assignments__status=Assignment.Status.ACCEPTED
-    ).order_by("batch_id", "id").first()
+    started = (
+        Assignment.objects.filter(
+            worker=worker, status=Assignment.Status.ACCEPTED,
+            hit__batch__provider=Provider.LOCAL, hit__status=Hit.Status.PUBLISHED,
+        ).select_related("hit__batch", "hit__label").order_by("hit__batch_id", "hit_id").first()
+    )
     if started is not None:
-        return started
-    return first_new_to(
-        worker,
-        open_hits.exclude(assignments__worker=worker)
-        .annotate(taken=Count("assignments", filter=Q(assignments__status__in=HOLDING_STATUSES)))
+        return NextHit(started.hit, worker, started)
+    candidates = open_local_hits(worker.pk).select_related("label")
+    found = first_new_to(worker, candidates)
+    if found is None:
+        return None
+    return NextHit(found.hit, worker, after=found.after.pk if found.after is not None else None)
+
+
+def open_local_hits(worker_id: int) -> QuerySet[Hit]:
+    """Published local HITs with a place left that the worker holds no assignment on, in the order annotators
+    get them (batch, then HIT).
+
+    The places taken are counted HIT by HIT (an index lookup each) rather than by joining every assignment and
+    grouping: the search then costs the same however many assignments the database holds.
+    """
+    holding = (
+        Assignment.objects.filter(hit=OuterRef("pk"), status__in=HOLDING_STATUSES)
+        .order_by().values("hit").annotate(held=Count("pk")).values("held")
+    )
+    return (
+        Hit.objects.filter(batch__provider=Provider.LOCAL, status=Hit.Status.PUBLISHED)
+        .exclude(Exists(Assignment.objects.filter(hit=OuterRef("pk"), worker_id=worker_id)))
+        .annotate(taken=Coalesce(Subquery(holding), 0))
         .filter(taken__lt=F("batch__assignments_per_hit"))
-        .order_by("batch_id", "id"),
+        .order_by("batch_id", "id")
     )
 
 
@@ -219,36 +263,51 @@ class Progress:
     total: int
 
 
+# Answered HITs of the batch (assignments of the worker's that are no longer in progress), and HITs still open
+# to them: published, not this one, not answered by them, with a place left. Written as SQL because every local
+# HIT page shows it, and Django took several times the database's own time to compile it from querysets.
+_PROGRESS_SQL = """
+    SELECT
+        (SELECT COUNT(*) FROM tasks_assignment mine INNER JOIN tasks_hit answered ON answered.id = mine.hit_id
+         WHERE mine.worker_id = %s AND answered.batch_id = %s AND mine.status <> %s),
+        (SELECT COUNT(*) FROM tasks_hit other
+         WHERE other.batch_id = %s AND other.status = %s AND other.id <> %s
+           AND NOT EXISTS (SELECT 1 FROM tasks_assignment mine
+                           WHERE mine.hit_id = other.id AND mine.worker_id = %s AND mine.status <> %s)
+           AND (SELECT COUNT(*) FROM tasks_assignment held
+                WHERE held.hit_id = other.id AND held.status IN (%s, %s, %s)) < %s)
+"""
+
+
 def local_progress(assignment: Assignment) -> Progress:
     """The annotator's place in the HIT's batch: answered HITs plus this one, out of those plus the ones
     still open to them (published, not answered by them, with a free place)."""
-    hit = assignment.hit
-    mine = Assignment.objects.filter(worker_id=assignment.worker_id, hit__batch_id=hit.batch_id)
-    answered = mine.exclude(status=Assignment.Status.ACCEPTED).values("hit_id")
-    open_to_them = (
-        Hit.objects.filter(batch_id=hit.batch_id, status=Hit.Status.PUBLISHED)
-        .exclude(pk__in=answered).exclude(pk=hit.pk)
-        .annotate(taken=Count("assignments", filter=Q(assignments__status__in=HOLDING_STATUSES)))
-        .filter(taken__lt=F("batch__assignments_per_hit"))
-        .count()
-    )
-    done = answered.count()
-    current = 1 if assignment.status == Assignment.Status.ACCEPTED else 0
+    hit, in_progress = assignment.hit, Assignment.Status.ACCEPTED
+    params = [
+        assignment.worker_id, hit.batch_id, in_progress,
+        hit.batch_id, Hit.Status.PUBLISHED, hit.pk, assignment.worker_id, in_progress,
+        *HOLDING_STATUSES, hit.batch.assignments_per_hit,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_PROGRESS_SQL, params)
+        done, open_to_them = cursor.fetchone()
+    current = 1 if assignment.status == in_progress else 0
     return Progress(done + current, done + current + open_to_them)
 
 
 FIRST_SCREEN_TILES = 24  # a CONTAINS grid's first screen: 4 rows of its widest layout (6 columns), as at 1920x1080
 
 
-def upcoming_thumbnails(assignment: Assignment) -> list[str]:
+def upcoming_thumbnails(assignment: Assignment, after: int | None = None) -> list[str]:
     """Thumbnail paths of the first tiles of the local annotator's likely next HIT (the next open one in the
-    same order as next_local_hit, this one aside), for the browser to fetch while they work on this one."""
-    following = (
-        Hit.objects.filter(batch__provider=Provider.LOCAL, status=Hit.Status.PUBLISHED)
-        .exclude(pk=assignment.hit_id).exclude(assignments__worker_id=assignment.worker_id)
-        .annotate(taken=Count("assignments", filter=Q(assignments__status__in=HOLDING_STATUSES)))
-        .filter(taken__lt=F("batch__assignments_per_hit"))
-        .order_by("batch_id", "id").values("pk")[:1]
-    )
-    items = HitItem.objects.filter(hit_id=Subquery(following)).exclude(image__thumbnail="").order_by("position")
-    return list(items.values_list("image__thumbnail", flat=True)[:FIRST_SCREEN_TILES])
+    same order as next_local_hit, this one aside), for the browser to fetch while they work on this one.
+
+    `after` is that HIT when the caller found it already (the search that gave this one).
+    """
+    if after is None:
+        following = open_local_hits(assignment.worker_id).exclude(pk=assignment.hit_id).values("pk")[:1]
+        items = HitItem.objects.filter(hit_id=Subquery(following))
+    else:
+        items = HitItem.objects.filter(hit_id=after)
+    tiles = items.exclude(image__thumbnail="").order_by("position")
+    return list(tiles.values_list("image__thumbnail", flat=True)[:FIRST_SCREEN_TILES])

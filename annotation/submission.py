@@ -6,12 +6,13 @@ changes nothing; any invalid submission raises SubmissionError and stores nothin
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from annotation.hit_pages import next_hit_for
+from annotation.hit_pages import NextHit, next_hit_for
 from annotation.models import ClassifyResponse, ContainsJudgment, LabelClass
 from label1000.models import Label1000Response
 from label1000.services import AnswerError
@@ -51,8 +52,16 @@ def parse_body(raw: bytes) -> dict:
     return payload
 
 
-def submit(hit_id: int, payload: Mapping, user_id: int | None = None) -> dict:
-    """Store the answers of the assignment named by the token; returns the result body.
+@dataclass(frozen=True)
+class Submitted:
+    """A stored submission: the `body` to answer with, and for a local annotator the HIT its `next` names."""
+
+    body: dict
+    following: NextHit | None = None
+
+
+def submit(hit_id: int, payload: Mapping, user_id: int | None = None) -> Submitted:
+    """Store the answers of the assignment named by the token.
 
     `user_id` is the logged-in user (local annotators must be the token's worker).
     """
@@ -64,7 +73,7 @@ def submit(hit_id: int, payload: Mapping, user_id: int | None = None) -> dict:
         with transaction.atomic():
             assignment = _locked_assignment(claims.assignment_id, hit_id, claims.worker_id, user_id)
             if assignment.status in DONE_STATUSES:
-                return result_body(assignment)
+                return submission_result(assignment)
             if assignment.status != Assignment.Status.ACCEPTED:
                 raise SubmissionError(f"this assignment is {assignment.status}: it can no longer be submitted", 409)
             _check_deadline(assignment)
@@ -75,8 +84,8 @@ def submit(hit_id: int, payload: Mapping, user_id: int | None = None) -> dict:
         assignment = Assignment.objects.select_related("hit__batch").get(pk=claims.assignment_id)
         if assignment.status not in DONE_STATUSES:
             raise
-        return result_body(assignment)
-    return result_body(assignment, stored)
+        return submission_result(assignment)
+    return submission_result(assignment, stored)
 
 
 def _locked_assignment(assignment_id: int, hit_id: int, worker_id: int, user_id: int | None) -> Assignment:
@@ -104,22 +113,20 @@ def _check_deadline(assignment: Assignment) -> None:
         )
 
 
-def result_body(assignment: Assignment, stored: int | None = None) -> dict:
+def submission_result(assignment: Assignment, stored: int | None = None) -> Submitted:
     """The answer to a successful submission; the same for every replay but `next`.
 
     `stored` is the number of rows the submission just wrote; None counts them (replays). `next` sends a
     local annotator straight to their next HIT as it is now (one redirect fewer than /annotate/, which
     also says when nothing is left).
     """
-    local = assignment.hit.batch.provider == Provider.LOCAL
-    return {"status": "submitted", "assignment": assignment.pk,
-            "stored": _stored_rows(assignment) if stored is None else stored,
-            "next": _next_local_url(assignment) if local else next_url(assignment)}
-
-
-def _next_local_url(assignment: Assignment) -> str:
+    body = {"status": "submitted", "assignment": assignment.pk,
+            "stored": _stored_rows(assignment) if stored is None else stored}
+    if assignment.hit.batch.provider != Provider.LOCAL:
+        return Submitted({**body, "next": next_url(assignment)})
     following = next_hit_for(assignment.worker) if assignment.worker.user_id is not None else None
-    return reverse("annotation:hit", args=[following.pk]) if following is not None else LOCAL_NEXT_URL
+    address = reverse("annotation:hit", args=[following.hit.pk]) if following is not None else LOCAL_NEXT_URL
+    return Submitted({**body, "next": address}, following)
 
 
 def _stored_rows(assignment: Assignment) -> int:

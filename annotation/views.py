@@ -9,18 +9,21 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import Resolver404, resolve, reverse
+from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation.hit_pages import (
     FIRST_SCREEN_TILES,
+    NextHit,
+    Visit,
     VisitError,
     allowed_worker_origins,
     local_progress,
     next_local_hit,
     resolve_visit,
+    start_local_assignment,
     upcoming_thumbnails,
 )
 from annotation.media import media_url
@@ -54,9 +57,12 @@ def hit_page(request: HttpRequest, hit_id: int) -> HttpResponse:
     return _hit_response(request, get_object_or_404(Hit.objects.select_related("batch", "label"), pk=hit_id))
 
 
+PAGE_KINDS = (TaskKind.CONTAINS, TaskKind.CLASSIFY, TaskKind.LABEL1000)
+
+
 def _hit_response(request: HttpRequest, hit: Hit) -> HttpResponse:
     """The page of `hit` for this request's visitor, starting their assignment where a visit does."""
-    if hit.batch.kind not in (TaskKind.CONTAINS, TaskKind.CLASSIFY, TaskKind.LABEL1000):
+    if hit.batch.kind not in PAGE_KINDS:
         raise Http404("no page for this kind of HIT")
     try:
         visit = resolve_visit(hit, request.GET.dict(), request.user, client_address(request.META))
@@ -68,6 +74,11 @@ def _hit_response(request: HttpRequest, hit: Hit) -> HttpResponse:
         return response
     if visit.preview and hit.status != Hit.Status.PUBLISHED and not request.user.is_staff:
         raise Http404("this HIT is not published")
+    return _hit_page(request, hit, visit)
+
+
+def _hit_page(request: HttpRequest, hit: Hit, visit: Visit, after: int | None = None) -> HttpResponse:
+    """The HIT's page for `visit`; `after` is the HIT a local annotator likely gets next, when known."""
     assignment = visit.assignment
     config = {
         "kind": hit.batch.kind,
@@ -81,7 +92,7 @@ def _hit_response(request: HttpRequest, hit: Hit) -> HttpResponse:
     context = {"hit": hit, "batch": hit.batch, "config": config, "preview": visit.preview}
     if assignment and hit.batch.provider == "local":
         context["progress"] = local_progress(assignment)
-        context["prefetch"] = [media_url(path) for path in upcoming_thumbnails(assignment)]
+        context["prefetch"] = [media_url(path) for path in upcoming_thumbnails(assignment, after)]
     if hit.batch.kind == TaskKind.CLASSIFY:
         context["classify_items"] = _classify_items(_tiles(hit))
         template = "annotation/hit_classify.html"
@@ -140,35 +151,32 @@ def hit_submit(request: HttpRequest, hit_id: int) -> JsonResponse:
     try:
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES:
             raise SubmissionError(f"the submission is larger than {MAX_BODY_BYTES} bytes", status=413)
-        body = submit(hit_id, parse_body(request.body), request.user.pk if request.user.is_authenticated else None)
+        result = submit(hit_id, parse_body(request.body), request.user.pk if request.user.is_authenticated else None)
     except SubmissionError as exc:
         return JsonResponse({"detail": exc.detail}, status=exc.status)
     except (RequestDataTooBig, ValueError):
         return JsonResponse({"detail": "the submission is too large or malformed"}, status=400)
-    if request.headers.get(NEXT_PAGE_HEADER) == "1":
-        page = _next_page(request, body["next"])
+    body = result.body
+    if request.headers.get(NEXT_PAGE_HEADER) == "1" and result.following is not None:
+        page = _next_page(request, result.following)
         if page is not None:
             body["nextPage"] = page
     return JsonResponse(body)
 
 
-def _next_page(request: HttpRequest, address: str | None) -> str | None:
-    """The page a GET of `address` would answer (a local annotator's next HIT, its assignment started now, as
-    the page shows it at once), or None: `address` is no HIT page, or it would answer anything but a 200."""
-    if not address:
+def _next_page(request: HttpRequest, following: NextHit) -> str | None:
+    """The page a GET of the next HIT's address would answer, its assignment started now (the page shows it at
+    once), from what the submission found already; None where that GET would answer anything else."""
+    hit = following.hit
+    if hit.batch.kind not in PAGE_KINDS or request.user.is_staff:
         return None
     try:
-        match = resolve(address)
-    except Resolver404:
+        assignment = following.started or start_local_assignment(
+            hit, following.worker, client_address(request.META), repeats_checked=True
+        )
+    except VisitError:
         return None
-    if match.view_name != "annotation:hit":
-        return None
-    try:
-        hit = get_object_or_404(Hit.objects.select_related("batch", "label"), pk=match.kwargs["hit_id"])
-        response = _hit_response(request, hit)
-    except Http404:
-        return None
-    return response.content.decode() if response.status_code == 200 else None
+    return _hit_page(request, hit, Visit(assignment), following.after).content.decode()
 
 
 @login_required

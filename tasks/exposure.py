@@ -7,13 +7,34 @@ to the worker before and at least one of the two tiles is a candidate: a gold ti
 the pair's selection frequency too, while the same gold control may come back in later grids.
 """
 
-from itertools import chain
+from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import QuerySet
 
 from tasks.models import Hit, HitItem, TaskKind, Worker
 
 FIRST_CANDIDATES = 8
+
+
+# A tile of the worker's earlier HITs (same kind; for CONTAINS, same class) showing an image of this HIT, one of
+# the two tiles a candidate. Written as SQL: it runs on every HIT page's first visit and every next-HIT search,
+# and Django compiled it from querysets in ten times the CPU the database needed to answer it. The worker's
+# earlier HITs form a semi-join of their own, which PostgreSQL plans in half the time of one five-table join.
+_REPEAT_SQL = """
+    SELECT 1 FROM tasks_hititem seen
+    WHERE seen.hit_id IN (
+        SELECT shown.hit_id FROM tasks_assignment shown
+        INNER JOIN tasks_hit earlier ON earlier.id = shown.hit_id
+        INNER JOIN tasks_batch earlier_batch ON earlier_batch.id = earlier.batch_id
+        WHERE shown.worker_id = %s AND shown.hit_id <> %s AND earlier_batch.kind = %s{same_class}
+    ) AND EXISTS (
+        SELECT 1 FROM tasks_hititem tile
+        WHERE tile.hit_id = %s AND tile.image_id = seen.image_id AND (tile.role = %s OR seen.role = %s)
+    )
+    LIMIT 1
+"""
+_SAME_CLASS = {True: " AND earlier.label_id = %s", False: " AND earlier.label_id IS NULL"}
 
 
 def repeats_an_item(hit: Hit, worker: Worker) -> bool:
@@ -21,17 +42,23 @@ def repeats_an_item(hit: Hit, worker: Worker) -> bool:
     kind = hit.batch.kind
     if kind not in (TaskKind.CONTAINS, TaskKind.CLASSIFY):
         return False
-    tiles = HitItem.objects.filter(hit_id=hit.pk)
-    candidate = Q(role=HitItem.Role.CANDIDATE)
-    shown_before = HitItem.objects.filter(hit__batch__kind=kind, hit__assignments__worker=worker).exclude(hit_id=hit.pk)
-    if kind == TaskKind.CONTAINS:
-        shown_before = shown_before.filter(hit__label_id=hit.label_id)
-    return shown_before.filter(
-        Q(image_id__in=tiles.filter(candidate).values("image_id")) | Q(candidate, image_id__in=tiles.values("image_id"))
-    ).exists()
+    same_class = _SAME_CLASS[hit.label_id is not None] if kind == TaskKind.CONTAINS else ""
+    same_class_params = [hit.label_id] if kind == TaskKind.CONTAINS and hit.label_id is not None else []
+    params = [worker.pk, hit.pk, kind, *same_class_params, hit.pk, HitItem.Role.CANDIDATE, HitItem.Role.CANDIDATE]
+    with connection.cursor() as cursor:
+        cursor.execute(_REPEAT_SQL.format(same_class=same_class), params)
+        return cursor.fetchone() is not None
 
 
-def first_new_to(worker: Worker, hits: QuerySet[Hit]) -> Hit | None:
+@dataclass(frozen=True)
+class NewHit:
+    """What first_new_to found: the HIT, and the one after it among the first few read (not checked), if any."""
+
+    hit: Hit
+    after: Hit | None
+
+
+def first_new_to(worker: Worker, hits: QuerySet[Hit]) -> NewHit | None:
     """The first HIT of `hits` (in their order) that shows the worker no item a second time.
 
     The first few HITs come from one plain query, and usually the first of them will do: only when all of
@@ -40,9 +67,13 @@ def first_new_to(worker: Worker, hits: QuerySet[Hit]) -> Hit | None:
     """
     hits = hits.select_related("batch")
     first = list(hits[:FIRST_CANDIDATES])
-    checked = {hit.pk for hit in first}
-    others = hits.iterator() if len(first) == FIRST_CANDIDATES else iter(())
-    for hit in chain(first, (hit for hit in others if hit.pk not in checked)):
+    for position, hit in enumerate(first):
         if not repeats_an_item(hit, worker):
-            return hit
+            return NewHit(hit, first[position + 1] if position + 1 < len(first) else None)
+    if len(first) < FIRST_CANDIDATES:
+        return None
+    checked = {hit.pk for hit in first}
+    for hit in hits.iterator():
+        if hit.pk not in checked and not repeats_an_item(hit, worker):
+            return NewHit(hit, None)
     return None

@@ -111,6 +111,13 @@ class Hit(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        indexes = [
+            # The open HITs in the order annotators are given them (annotation.hit_pages.open_local_hits): the
+            # search for a next HIT reads them in order and stops at the first few with a place left.
+            models.Index(fields=["batch", "id"], condition=models.Q(status="published"), name="open_hits_in_order"),
+        ]
+
     def __str__(self) -> str:
         return f"hit {self.pk} ({self.batch.kind})"
 

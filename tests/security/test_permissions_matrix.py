@@ -17,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from analytics.models import ClassifyResult, JobRun, SelectionFrequency
 from annotation.models import CandidateLabel, ClassifyResponse, ContainsJudgment, Image, LabelClass
-from annotation.submission import result_body
+from annotation.submission import submission_result
 from label1000.models import Label1000Response
 from models_zoo.models import Prediction
 from tasks.models import Assignment, Worker
@@ -280,7 +280,7 @@ def test_another_annotator_cannot_submit_or_resubmit_for_someone_else(world):
                                                    content_type="application/json")
     assert response.status_code == 403
     assert not ContainsJudgment.objects.filter(assignment=theirs).exists()
-    assert result_body(theirs)["stored"] == 0
+    assert submission_result(theirs).body["stored"] == 0
 
 
 def test_an_annotator_never_sees_another_workers_assignment_on_the_hit_page(world):

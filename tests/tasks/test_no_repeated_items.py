@@ -36,6 +36,7 @@ def test_a_gold_tile_counts_as_a_repeat_of_a_candidate_but_gold_controls_may_com
     judged(contains_hit(label, [image, control], roles={control.pk: GOLD}), set(), worker=worker)
     assert repeats_an_item(contains_hit(label, [other, image], roles={image.pk: GOLD}), worker)
     assert not repeats_an_item(contains_hit(label, [other, control], roles={control.pk: GOLD}), worker)
+    assert repeats_an_item(contains_hit(label, [other, control]), worker)  # a control shown again as a candidate
 
 
 def test_classify_items_are_images():
@@ -44,6 +45,7 @@ def test_classify_items_are_images():
     AssignmentFactory(hit=classify_hit({image: [1, 2]}), worker=worker)
     assert repeats_an_item(classify_hit({image: [1, 2], other: [3, 4]}), worker)
     assert not repeats_an_item(classify_hit({other: [3, 4]}), worker)
+    assert not repeats_an_item(contains_hit(LabelClassFactory(), [image]), worker)  # another kind of item
 
 
 def test_a_local_annotator_is_sent_past_hits_that_repeat_their_items():
