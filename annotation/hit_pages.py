@@ -15,11 +15,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from tasks.exposure import first_new_to, repeats_an_item
+from tasks.exposure import FIRST_CANDIDATES, repeats_an_item
 from tasks.models import Assignment, Hit, HitItem, Provider, Worker
 from tasks.mturk import WORKER_SITES
 from tasks.prolific_flow import PROLIFIC_TARGETS
@@ -218,41 +216,66 @@ class NextHit:
     after: int | None = None
 
 
+# The worker's unfinished local HIT that comes first (batch, then HIT), if any.
+_STARTED_SQL = """
+    SELECT mine.id FROM tasks_assignment mine
+    INNER JOIN tasks_hit started ON started.id = mine.hit_id
+    INNER JOIN tasks_batch batch ON batch.id = started.batch_id
+    WHERE mine.worker_id = %s AND mine.status = %s AND started.status = %s AND batch.provider = %s
+    ORDER BY started.batch_id, started.id
+    LIMIT 1
+"""
+
+
 def next_hit_for(worker: Worker) -> NextHit | None:
     """next_local_hit for the annotator's Worker, when the caller has it already (a submission)."""
-    started = (
-        Assignment.objects.filter(
-            worker=worker, status=Assignment.Status.ACCEPTED,
-            hit__batch__provider=Provider.LOCAL, hit__status=Hit.Status.PUBLISHED,
-        ).select_related("hit__batch", "hit__label").order_by("hit__batch_id", "hit_id").first()
-    )
-    if started is not None:
+    with connection.cursor() as cursor:
+        cursor.execute(_STARTED_SQL, [worker.pk, Assignment.Status.ACCEPTED, Hit.Status.PUBLISHED, Provider.LOCAL])
+        row = cursor.fetchone()
+    if row is not None:
+        started = Assignment.objects.select_related("hit__batch", "hit__label").get(pk=row[0])
         return NextHit(started.hit, worker, started)
-    candidates = open_local_hits(worker.pk).select_related("label")
-    found = first_new_to(worker, candidates)
-    if found is None:
-        return None
-    return NextHit(found.hit, worker, after=found.after.pk if found.after is not None else None)
+    page = open_local_hits(worker.pk)
+    while page:
+        hits = Hit.objects.select_related("batch", "label").in_bulk([hit_id for _, hit_id in page])
+        for position, (_, hit_id) in enumerate(page):
+            if not repeats_an_item(hits[hit_id], worker):
+                after = page[position + 1][1] if position + 1 < len(page) else None
+                return NextHit(hits[hit_id], worker, after=after)
+        page = open_local_hits(worker.pk, past=page[-1])
+    return None
 
 
-def open_local_hits(worker_id: int) -> QuerySet[Hit]:
-    """Published local HITs with a place left that the worker holds no assignment on, in the order annotators
-    get them (batch, then HIT).
+# Published local HITs with a place left that the worker holds no assignment on, in the order annotators get
+# them (batch, then HIT), past a point of that order. The places taken are counted HIT by HIT, an index lookup
+# each, on HITs read in order through the open_hits_in_order index, rather than by joining and grouping every
+# assignment: the search costs the same however many assignments the database holds. SQL, like the repeat
+# check, because Django spent several times the database's time compiling it.
+_OPEN_LOCAL_SQL = """
+    SELECT open_hit.batch_id, open_hit.id FROM tasks_hit open_hit
+    INNER JOIN tasks_batch batch ON batch.id = open_hit.batch_id
+    WHERE batch.provider = %s AND open_hit.status = %s
+      AND (open_hit.batch_id > %s OR (open_hit.batch_id = %s AND open_hit.id > %s))
+      AND NOT EXISTS (SELECT 1 FROM tasks_assignment mine WHERE mine.hit_id = open_hit.id AND mine.worker_id = %s)
+      AND (SELECT COUNT(*) FROM tasks_assignment held
+           WHERE held.hit_id = open_hit.id AND held.status IN (%s, %s, %s)) < batch.assignments_per_hit
+    ORDER BY open_hit.batch_id, open_hit.id
+    LIMIT %s
+"""
 
-    The places taken are counted HIT by HIT (an index lookup each) rather than by joining every assignment and
-    grouping: the search then costs the same however many assignments the database holds.
-    """
-    holding = (
-        Assignment.objects.filter(hit=OuterRef("pk"), status__in=HOLDING_STATUSES)
-        .order_by().values("hit").annotate(held=Count("pk")).values("held")
-    )
-    return (
-        Hit.objects.filter(batch__provider=Provider.LOCAL, status=Hit.Status.PUBLISHED)
-        .exclude(Exists(Assignment.objects.filter(hit=OuterRef("pk"), worker_id=worker_id)))
-        .annotate(taken=Coalesce(Subquery(holding), 0))
-        .filter(taken__lt=F("batch__assignments_per_hit"))
-        .order_by("batch_id", "id")
-    )
+
+def open_local_hits(
+    worker_id: int, past: tuple[int, int] = (0, 0), limit: int = FIRST_CANDIDATES
+) -> list[tuple[int, int]]:
+    """(batch id, HIT id) of the first `limit` published local HITs after `past` in annotators' order (batch, then
+    HIT) that have a place left and on which the worker holds no assignment."""
+    batch_id, hit_id = past
+    params = [
+        Provider.LOCAL, Hit.Status.PUBLISHED, batch_id, batch_id, hit_id, worker_id, *HOLDING_STATUSES, limit,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_OPEN_LOCAL_SQL, params)
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 @dataclass(frozen=True)
@@ -305,9 +328,9 @@ def upcoming_thumbnails(assignment: Assignment, after: int | None = None) -> lis
     `after` is that HIT when the caller found it already (the search that gave this one).
     """
     if after is None:
-        following = open_local_hits(assignment.worker_id).exclude(pk=assignment.hit_id).values("pk")[:1]
-        items = HitItem.objects.filter(hit_id=Subquery(following))
-    else:
-        items = HitItem.objects.filter(hit_id=after)
-    tiles = items.exclude(image__thumbnail="").order_by("position")
+        following = open_local_hits(assignment.worker_id, limit=1)  # this HIT is theirs: not among them
+        if not following:
+            return []
+        after = following[0][1]
+    tiles = HitItem.objects.filter(hit_id=after).exclude(image__thumbnail="").order_by("position")
     return list(tiles.values_list("image__thumbnail", flat=True)[:FIRST_SCREEN_TILES])

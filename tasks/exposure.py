@@ -7,7 +7,7 @@ to the worker before and at least one of the two tiles is a candidate: a gold ti
 the pair's selection frequency too, while the same gold control may come back in later grids.
 """
 
-from dataclasses import dataclass
+from itertools import chain
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -50,15 +50,7 @@ def repeats_an_item(hit: Hit, worker: Worker) -> bool:
         return cursor.fetchone() is not None
 
 
-@dataclass(frozen=True)
-class NewHit:
-    """What first_new_to found: the HIT, and the one after it among the first few read (not checked), if any."""
-
-    hit: Hit
-    after: Hit | None
-
-
-def first_new_to(worker: Worker, hits: QuerySet[Hit]) -> NewHit | None:
+def first_new_to(worker: Worker, hits: QuerySet[Hit]) -> Hit | None:
     """The first HIT of `hits` (in their order) that shows the worker no item a second time.
 
     The first few HITs come from one plain query, and usually the first of them will do: only when all of
@@ -67,13 +59,9 @@ def first_new_to(worker: Worker, hits: QuerySet[Hit]) -> NewHit | None:
     """
     hits = hits.select_related("batch")
     first = list(hits[:FIRST_CANDIDATES])
-    for position, hit in enumerate(first):
-        if not repeats_an_item(hit, worker):
-            return NewHit(hit, first[position + 1] if position + 1 < len(first) else None)
-    if len(first) < FIRST_CANDIDATES:
-        return None
     checked = {hit.pk for hit in first}
-    for hit in hits.iterator():
-        if hit.pk not in checked and not repeats_an_item(hit, worker):
-            return NewHit(hit, None)
+    others = hits.iterator() if len(first) == FIRST_CANDIDATES else iter(())
+    for hit in chain(first, (hit for hit in others if hit.pk not in checked)):
+        if not repeats_an_item(hit, worker):
+            return hit
     return None

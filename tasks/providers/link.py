@@ -186,14 +186,13 @@ def start(batch: Batch, participant: str, client: str = "") -> Assignment:
 def _hit_with_room(batch: Batch, worker: Worker) -> Hit | None:
     """The open HIT of the batch with the fewest places held whose items this worker has never judged."""
     holding = Q(assignments__status__in=HOLDING_STATUSES) & ~Q(assignments__confirmation=Confirmation.DISCARDED)
-    found = first_new_to(
+    return first_new_to(
         worker,
         Hit.objects.filter(batch=batch, status=Hit.Status.PUBLISHED)
         .exclude(assignments__worker=worker)
         .annotate(taken=Count("assignments", filter=holding))
         .filter(taken__lt=capacity(batch)).order_by("taken", "pk"),
     )
-    return found.hit if found is not None else None
 
 
 def hit_url(assignment: Assignment) -> str:
