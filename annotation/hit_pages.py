@@ -239,9 +239,10 @@ def next_hit_for(worker: Worker) -> NextHit | None:
     while page:
         hits = Hit.objects.select_related("batch", "label").in_bulk([hit_id for _, hit_id in page])
         for position, (_, hit_id) in enumerate(page):
-            if not repeats_an_item(hits[hit_id], worker):
+            hit = hits.get(hit_id)  # None: deleted since the search
+            if hit is not None and not repeats_an_item(hit, worker):
                 after = page[position + 1][1] if position + 1 < len(page) else None
-                return NextHit(hits[hit_id], worker, after=after)
+                return NextHit(hit, worker, after=after)
         page = open_local_hits(worker.pk, past=page[-1])
     return None
 
