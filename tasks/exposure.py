@@ -34,7 +34,6 @@ _REPEAT_SQL = """
     )
     LIMIT 1
 """
-_SAME_CLASS = {True: " AND earlier.label_id = %s", False: " AND earlier.label_id IS NULL"}
 
 
 def repeats_an_item(hit: Hit, worker: Worker) -> bool:
@@ -42,8 +41,12 @@ def repeats_an_item(hit: Hit, worker: Worker) -> bool:
     kind = hit.batch.kind
     if kind not in (TaskKind.CONTAINS, TaskKind.CLASSIFY):
         return False
-    same_class = _SAME_CLASS[hit.label_id is not None] if kind == TaskKind.CONTAINS else ""
-    same_class_params = [hit.label_id] if kind == TaskKind.CONTAINS and hit.label_id is not None else []
+    same_class, same_class_params = "", []
+    if kind == TaskKind.CONTAINS:
+        same_class, same_class_params = (
+            (" AND earlier.label_id = %s", [hit.label_id]) if hit.label_id is not None
+            else (" AND earlier.label_id IS NULL", [])
+        )
     params = [worker.pk, hit.pk, kind, *same_class_params, hit.pk, HitItem.Role.CANDIDATE, HitItem.Role.CANDIDATE]
     with connection.cursor() as cursor:
         cursor.execute(_REPEAT_SQL.format(same_class=same_class), params)
